@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from builder import selectors
+from builder.models import Workflow, WorkflowVersion
+from config.api import StrictSerializerMixin
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    workspace = serializers.CharField(source="workspace.slug", read_only=True)
+    published_version = serializers.SerializerMethodField()
+    hooks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "id", "workspace", "name", "description", "graph", "revision",
+            "published_version", "settings", "created_at", "updated_at", "hooks",
+        ]
+
+    def get_published_version(self, workflow: Workflow) -> int | None:
+        version = workflow.published_version
+        return version.number if version else None
+
+    def get_hooks(self, workflow: Workflow) -> list[dict[str, str]]:
+        return selectors.webhook_urls(workflow)
+
+
+class WorkflowSummarySerializer(WorkflowSerializer):
+    class Meta(WorkflowSerializer.Meta):
+        fields = [f for f in WorkflowSerializer.Meta.fields if f != "graph"]
+
+
+class WorkflowCreateSerializer(StrictSerializerMixin, serializers.Serializer):
+    workspace = serializers.CharField(max_length=50)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    graph = serializers.JSONField(required=False)
+
+
+class WorkflowUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    graph = serializers.JSONField(required=False)
+    settings = serializers.JSONField(required=False)
+    revision = serializers.IntegerField(min_value=1, required=False)
+
+    def validate_settings(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return value
+
+
+class ValidateSerializer(StrictSerializerMixin, serializers.Serializer):
+    graph = serializers.JSONField(required=False)
+
+
+class PublishSerializer(StrictSerializerMixin, serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="number", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["version", "number", "note", "graph", "source_revision", "created_by", "created_at"]
+
+
+class IssueSerializer(serializers.Serializer):
+    node_id = serializers.CharField(allow_null=True)
+    field = serializers.CharField()
+    message = serializers.CharField()
+    code = serializers.CharField()
+
+
+class ValidationResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = IssueSerializer(many=True)
+    warnings = IssueSerializer(many=True)

@@ -1,0 +1,153 @@
+"""Write paths for workflows: create, edit the draft, delete, publish.
+
+Every write checks rights through accounts.permissions and validates the graph
+through builder.graph. A draft may hold a graph with semantic problems (no
+trigger yet, a half-filled config): the canvas saves as you build and shows the
+problems. A graph whose *structure* is broken is refused and nothing changes.
+Publishing and running refuse any error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.models import Workspace
+from accounts.permissions import Action
+from builder import graph as graph_doc
+from builder.exceptions import GraphRejected, GraphTooLarge, StaleRevision
+from builder.models import Workflow, WorkflowVersion
+from builder.nodes import registry
+
+
+def validate(document: Any) -> graph_doc.Validation:
+    return graph_doc.validate(document, registry)
+
+
+def _issues(issues: list[graph_doc.Issue]) -> list[dict[str, Any]]:
+    return [issue.as_dict() for issue in issues]
+
+
+def check_size(document: Any) -> None:
+    size = len(json.dumps(document, separators=(",", ":")).encode())
+    if size > graph_doc.MAX_DOCUMENT_BYTES:
+        raise GraphTooLarge(
+            f"The graph is {size:,} bytes; the limit is {graph_doc.MAX_DOCUMENT_BYTES:,}.",
+            [{"field": "graph", "message": "too large"}],
+        )
+
+
+def check_storable(document: Any) -> graph_doc.Validation:
+    """Refuse documents a draft cannot hold; return the full validation."""
+    check_size(document)
+    result = validate(document)
+    structural = [issue for issue in result.errors if graph_doc.is_structural(issue)]
+    if structural:
+        raise GraphRejected(
+            "The graph document is malformed.",
+            [{"field": "graph", **issue.as_dict()} for issue in structural],
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Saved:
+    workflow: Workflow
+    validation: graph_doc.Validation
+
+
+def create_workflow(
+    user: Any, workspace: Workspace, *, name: str, description: str = "", graph: Any = None
+) -> Saved:
+    permissions.check(user, Action.EDIT, workspace)
+    document = graph if graph is not None else {"version": 1, "nodes": [], "edges": []}
+    result = check_storable(document)
+    workflow = Workflow.objects.create(
+        workspace=workspace, name=name, description=description, graph=document,
+        created_by=user, updated_by=user,
+    )
+    return Saved(workflow, result)
+
+
+def update_workflow(user: Any, workflow: Workflow, *, revision: int | None, **changes: Any) -> Saved:
+    """Edit the draft with optimistic concurrency: ``revision`` must be current."""
+    permissions.check(user, Action.EDIT, workflow)
+    result = check_storable(changes["graph"]) if "graph" in changes else validate(workflow.graph)
+    if revision is None and "graph" in changes:
+        raise GraphRejected("revision is required with graph.", [{"field": "revision", "message": "This field is required."}])
+    with transaction.atomic():
+        queryset = Workflow.objects.alive().filter(pk=workflow.pk)
+        if revision is not None:
+            queryset = queryset.filter(revision=revision)
+        updated = queryset.update(**changes, revision=F("revision") + 1, updated_by=user, updated_at=timezone.now())
+        if not updated:
+            current = Workflow.objects.get(pk=workflow.pk)
+            raise StaleRevision(
+                f"The draft was changed since revision {revision}; the current revision is {current.revision}.",
+                revision=current.revision, current_revision=current.revision,
+            )
+    workflow.refresh_from_db()
+    return Saved(workflow, result)
+
+
+def delete_workflow(user: Any, workflow: Workflow) -> None:
+    permissions.check(user, Action.EDIT, workflow)
+    Workflow.objects.filter(pk=workflow.pk).update(deleted_at=timezone.now())
+
+
+def require_valid(document: Any) -> graph_doc.Validation:
+    result = validate(document)
+    if not result.valid:
+        raise GraphRejected("The workflow has errors; fix them first.", _issues(result.errors))
+    return result
+
+
+@dataclass(frozen=True)
+class Published:
+    version: WorkflowVersion | None
+    publish_request: Any = None
+
+    @property
+    def status(self) -> str:
+        return "published" if self.version is not None else "pending"
+
+
+def publish(user: Any, workflow: Workflow, note: str = "") -> Published:
+    """Publish the draft as a new version (or, under review, request it)."""
+    permissions.check(user, Action.EDIT, workflow)
+    require_valid(workflow.graph)
+    return Published(create_version(user, workflow, note))
+
+
+@transaction.atomic
+def create_version(user: Any, workflow: Workflow, note: str = "", graph: Any = None, revision: int | None = None) -> WorkflowVersion:
+    """Snapshot a graph as the next version and make it the published one."""
+    locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = WorkflowVersion.objects.create(
+        workflow=locked, number=last + 1,
+        graph=locked.graph if graph is None else graph,
+        source_revision=locked.revision if revision is None else revision,
+        note=note, created_by=user,
+    )
+    Workflow.objects.filter(pk=locked.pk).update(published_version=version)
+    workflow.published_version = version
+    return version
+
+
+def starter_graph() -> dict[str, Any]:
+    """What "New workflow" opens with: a manual trigger, ready to connect."""
+    return {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "trigger.manual", "name": "Start", "config": {},
+             "position": {"x": 0, "y": 0}},
+        ],
+        "edges": [],
+    }

@@ -1,0 +1,68 @@
+"""Workflow pages: the workspace's list (htmx search and sort) and the canvas editor."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import permissions, selectors as account_selectors
+from accounts.permissions import Action
+from builder import selectors, services
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    workspace = account_selectors.current_workspace(request)
+    query = request.GET.get("q", "").strip()[:200]
+    sort = request.GET.get("sort", "-updated")
+    workflows = selectors.workflows_for(request.user, workspace.slug) if workspace else None
+    if workflows is not None:
+        workflows = selectors.search_workflows(workflows, query, sort)
+    context = {
+        "nav": "workflows",
+        "workspace": workspace,
+        "workflows": workflows,
+        "query": query,
+        "sort": sort,
+        "can_edit": bool(workspace) and permissions.can(request.user, Action.EDIT, workspace),
+    }
+    if request.htmx and request.htmx.target == "workflow-table":
+        return render(request, "builder/_workflow_table.html", context)
+    return render(request, "builder/home.html", context)
+
+
+@login_required
+@require_POST
+def new_workflow(request: HttpRequest) -> HttpResponse:
+    workspace = account_selectors.current_workspace(request)
+    if workspace is None:
+        raise permissions.NotVisible
+    name = request.POST.get("name", "").strip()[:200] or "Untitled workflow"
+    saved = services.create_workflow(request.user, workspace, name=name, graph=services.starter_graph())
+    return redirect("builder:editor", pk=saved.workflow.pk)
+
+
+@login_required
+def editor(request: HttpRequest, pk: str) -> HttpResponse:
+    workflow = selectors.workflow_for(request.user, pk)
+    run_id = request.GET.get("run")
+    canvas_config = {
+        "workflowId": str(workflow.pk),
+        "workspace": workflow.workspace.slug,
+        "apiBase": "/api/v1/",
+        "wsBase": "/ws/",
+        "csrfToken": get_token(request),
+        "canEdit": permissions.can(request.user, Action.EDIT, workflow),
+        "canRun": permissions.can(request.user, Action.RUN, workflow),
+        "canPublish": permissions.can(request.user, Action.EDIT, workflow),
+        "user": {"id": request.user.pk, "username": request.user.get_username()},
+        "mode": "run" if run_id else "edit",
+        "runId": run_id,
+    }
+    return render(
+        request, "builder/editor.html",
+        {"nav": "workflows", "workflow": workflow, "canvas_config": canvas_config},
+    )

@@ -1,0 +1,3 @@
+"""WebSocket routes; the consumers live in runtime.consumers."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Runs, steps, edge states and run events (see runtime issue)."""
