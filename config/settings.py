@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "accounts",
     "builder",
     "runtime",
+    "integrations",
 ]
 
 MIDDLEWARE = [

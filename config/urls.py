@@ -6,6 +6,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("builder.api.urls")),
     path("", include("runtime.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("runtime.urls")),
+    path("", include("integrations.urls")),
     path("", include("builder.urls")),
 ]
 

@@ -1,0 +1,3 @@
+app_name = "integrations"
+
+urlpatterns: list = []
