@@ -1,0 +1,51 @@
+"""The run event log's hook for live updates.
+
+Every transition appends :class:`runtime.models.RunEvent` rows in the same
+transaction (see ``runtime.engine.transitions``). Once that transaction
+commits, each function in :data:`after_commit_hooks` is called with the new
+events, in ``seq`` order. The live-events work registers its publisher here;
+by default nothing is registered. A hook that raises is logged and ignored:
+the events are committed and a reconnecting client replays them by ``seq``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+if TYPE_CHECKING:
+    from runtime.models import RunEvent
+
+log = logging.getLogger(__name__)
+
+EventHook = Callable[[Sequence["RunEvent"]], None]
+after_commit_hooks: list[EventHook] = []
+
+
+def register(hook: EventHook) -> EventHook:
+    """Add a hook (usable as a decorator); adding the same one twice is a no-op."""
+    if hook not in after_commit_hooks:
+        after_commit_hooks.append(hook)
+    return hook
+
+
+def unregister(hook: EventHook) -> None:
+    if hook in after_commit_hooks:
+        after_commit_hooks.remove(hook)
+
+
+def publish_on_commit(events: Sequence[RunEvent]) -> None:
+    """Call the hooks with ``events`` after the current transaction commits."""
+    if events and after_commit_hooks:
+        transaction.on_commit(lambda: _publish(list(events)))
+
+
+def _publish(events: list[RunEvent]) -> None:
+    for hook in list(after_commit_hooks):
+        try:
+            hook(events)
+        except Exception:
+            log.exception("run event hook %r failed", hook)
