@@ -19,7 +19,9 @@ class WorkflowQuerySet(models.QuerySet):
 
 class Workflow(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="workflows")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="workflows"
+    )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)
     graph = models.JSONField(default=empty_graph)
@@ -27,7 +29,9 @@ class Workflow(models.Model):
     published_version = models.ForeignKey(
         "WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    settings = models.JSONField(default=dict, blank=True, help_text="Budgets and other per-workflow settings.")
+    settings = models.JSONField(
+        default=dict, blank=True, help_text="Budgets and other per-workflow settings."
+    )
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

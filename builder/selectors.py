@@ -28,7 +28,9 @@ def workflows_for(user: Any, workspace_slug: str | None = None) -> QuerySet[Work
     return queryset
 
 
-def search_workflows(queryset: QuerySet[Workflow], query: str = "", sort: str = "-updated") -> QuerySet[Workflow]:
+def search_workflows(
+    queryset: QuerySet[Workflow], query: str = "", sort: str = "-updated"
+) -> QuerySet[Workflow]:
     if query:
         queryset = queryset.filter(Q(name__icontains=query) | Q(description__icontains=query))
     return queryset.order_by(SORTS.get(sort, "-updated_at"), "name")

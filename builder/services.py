@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import permissions
+from accounts import audit, permissions
 from accounts.models import Workspace
 from accounts.permissions import Action
 from builder import graph as graph_doc
@@ -43,15 +43,42 @@ def check_size(document: Any) -> None:
         )
 
 
+# Problems a draft may hold while someone is still building it; every other
+# error means the document itself is malformed and is refused.
+DRAFT_TOLERATED = frozenset(
+    {
+        "unknown_type",
+        "invalid_config",
+        "invalid_template",
+        "invalid_expression",
+        "unknown_reference",
+        "unknown_port",
+        "no_trigger",
+        "cycle",
+        "invalid_loop",
+        "edge_into_trigger",
+        "duplicate_edge",
+        "reference_not_upstream",
+    }
+)
+
+
+def is_structural(issue: graph_doc.Issue) -> bool:
+    return issue.code not in DRAFT_TOLERATED
+
+
 def check_storable(document: Any) -> graph_doc.Validation:
     """Refuse documents a draft cannot hold; return the full validation."""
     check_size(document)
     result = validate(document)
-    structural = [issue for issue in result.errors if graph_doc.is_structural(issue)]
+    structural = [issue for issue in result.errors if is_structural(issue)]
     if structural:
         raise GraphRejected(
             "The graph document is malformed.",
-            [{"field": "graph", **issue.as_dict()} for issue in structural],
+            [
+                {**issue.as_dict(), "field": f"graph.{issue.field}".rstrip(".")}
+                for issue in structural
+            ],
         )
     return result
 
@@ -68,37 +95,66 @@ def create_workflow(
     permissions.check(user, Action.EDIT, workspace)
     document = graph if graph is not None else {"version": 1, "nodes": [], "edges": []}
     result = check_storable(document)
-    workflow = Workflow.objects.create(
-        workspace=workspace, name=name, description=description, graph=document,
-        created_by=user, updated_by=user,
-    )
+    with transaction.atomic():
+        workflow = Workflow.objects.create(
+            workspace=workspace,
+            name=name,
+            description=description,
+            graph=document,
+            created_by=user,
+            updated_by=user,
+        )
+        audit.record(user, workspace, "workflow.created", obj=workflow, summary={"name": name})
     return Saved(workflow, result)
 
 
-def update_workflow(user: Any, workflow: Workflow, *, revision: int | None, **changes: Any) -> Saved:
+def update_workflow(
+    user: Any, workflow: Workflow, *, revision: int | None, **changes: Any
+) -> Saved:
     """Edit the draft with optimistic concurrency: ``revision`` must be current."""
     permissions.check(user, Action.EDIT, workflow)
     result = check_storable(changes["graph"]) if "graph" in changes else validate(workflow.graph)
     if revision is None and "graph" in changes:
-        raise GraphRejected("revision is required with graph.", [{"field": "revision", "message": "This field is required."}])
+        raise GraphRejected(
+            "revision is required with graph.",
+            [{"field": "revision", "message": "This field is required."}],
+        )
     with transaction.atomic():
         queryset = Workflow.objects.alive().filter(pk=workflow.pk)
         if revision is not None:
             queryset = queryset.filter(revision=revision)
-        updated = queryset.update(**changes, revision=F("revision") + 1, updated_by=user, updated_at=timezone.now())
+        updated = queryset.update(
+            **changes, revision=F("revision") + 1, updated_by=user, updated_at=timezone.now()
+        )
         if not updated:
             current = Workflow.objects.get(pk=workflow.pk)
             raise StaleRevision(
                 f"The draft was changed since revision {revision}; the current revision is {current.revision}.",
-                revision=current.revision, current_revision=current.revision,
+                revision=current.revision,
+                current_revision=current.revision,
             )
+        audit.record(
+            user,
+            workflow.workspace_id,
+            "workflow.updated",
+            obj=workflow,
+            summary={"fields": sorted(changes), "revision": revision},
+        )
     workflow.refresh_from_db()
     return Saved(workflow, result)
 
 
 def delete_workflow(user: Any, workflow: Workflow) -> None:
     permissions.check(user, Action.EDIT, workflow)
-    Workflow.objects.filter(pk=workflow.pk).update(deleted_at=timezone.now())
+    with transaction.atomic():
+        Workflow.objects.filter(pk=workflow.pk).update(deleted_at=timezone.now())
+        audit.record(
+            user,
+            workflow.workspace_id,
+            "workflow.deleted",
+            obj=workflow,
+            summary={"name": workflow.name},
+        )
 
 
 def require_valid(document: Any) -> graph_doc.Validation:
@@ -119,22 +175,40 @@ class Published:
 
 
 def publish(user: Any, workflow: Workflow, note: str = "") -> Published:
-    """Publish the draft as a new version (or, under review, request it)."""
+    """Publish the draft as a new version, or, where the workspace requires
+    review and the user is not an admin, create a publish request instead."""
+    from accounts import services as account_services
+
     permissions.check(user, Action.EDIT, workflow)
     require_valid(workflow.graph)
-    return Published(create_version(user, workflow, note))
+    if permissions.needs_review(user, workflow.workspace):
+        return Published(None, account_services.submit_publish_request(user, workflow, note))
+    with transaction.atomic():
+        version = create_version(user, workflow, note)
+        audit.record(
+            user,
+            workflow.workspace_id,
+            "workflow.published",
+            obj=workflow,
+            summary={"version": version.number, "note": note},
+        )
+    return Published(version)
 
 
 @transaction.atomic
-def create_version(user: Any, workflow: Workflow, note: str = "", graph: Any = None, revision: int | None = None) -> WorkflowVersion:
+def create_version(
+    user: Any, workflow: Workflow, note: str = "", graph: Any = None, revision: int | None = None
+) -> WorkflowVersion:
     """Snapshot a graph as the next version and make it the published one."""
     locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
     last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
     version = WorkflowVersion.objects.create(
-        workflow=locked, number=last + 1,
+        workflow=locked,
+        number=last + 1,
         graph=locked.graph if graph is None else graph,
         source_revision=locked.revision if revision is None else revision,
-        note=note, created_by=user,
+        note=note,
+        created_by=user,
     )
     Workflow.objects.filter(pk=locked.pk).update(published_version=version)
     workflow.published_version = version
@@ -146,8 +220,13 @@ def starter_graph() -> dict[str, Any]:
     return {
         "version": 1,
         "nodes": [
-            {"id": "start", "type": "trigger.manual", "name": "Start", "config": {},
-             "position": {"x": 0, "y": 0}},
+            {
+                "id": "start",
+                "type": "trigger.manual",
+                "name": "Start",
+                "config": {},
+                "position": {"x": 0, "y": 0},
+            },
         ],
         "edges": [],
     }

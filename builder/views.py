@@ -8,7 +8,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import permissions, selectors as account_selectors
+from accounts import permissions
+from accounts import selectors as account_selectors
 from accounts.permissions import Action
 from builder import selectors, services
 
@@ -41,7 +42,9 @@ def new_workflow(request: HttpRequest) -> HttpResponse:
     if workspace is None:
         raise permissions.NotVisible
     name = request.POST.get("name", "").strip()[:200] or "Untitled workflow"
-    saved = services.create_workflow(request.user, workspace, name=name, graph=services.starter_graph())
+    saved = services.create_workflow(
+        request.user, workspace, name=name, graph=services.starter_graph()
+    )
     return redirect("builder:editor", pk=saved.workflow.pk)
 
 
@@ -63,6 +66,7 @@ def editor(request: HttpRequest, pk: str) -> HttpResponse:
         "runId": run_id,
     }
     return render(
-        request, "builder/editor.html",
+        request,
+        "builder/editor.html",
         {"nav": "workflows", "workflow": workflow, "canvas_config": canvas_config},
     )

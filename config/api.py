@@ -85,7 +85,5 @@ class StrictSerializerMixin:
             allowed = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(set(data) - allowed)
             if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in unknown}
-                )
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)

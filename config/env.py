@@ -41,7 +41,9 @@ class Env:
             return True
         if lowered in _FALSE:
             return False
-        raise ImproperlyConfigured(f"{self._prefix}{name} must be a boolean (1/0, true/false), not {value!r}")
+        raise ImproperlyConfigured(
+            f"{self._prefix}{name} must be a boolean (1/0, true/false), not {value!r}"
+        )
 
     def int(self, name: str, default: int) -> int:
         value = self._raw(name)
@@ -50,7 +52,9 @@ class Env:
         try:
             return int(value)
         except ValueError:
-            raise ImproperlyConfigured(f"{self._prefix}{name} must be an integer, not {value!r}") from None
+            raise ImproperlyConfigured(
+                f"{self._prefix}{name} must be an integer, not {value!r}"
+            ) from None
 
     def list(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self._raw(name)

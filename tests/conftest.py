@@ -51,7 +51,13 @@ def make_workspace(slug: str | None = None, **fields: Any):
     return Workspace.objects.create(slug=slug, name=fields.pop("name", slug.title()), **fields)
 
 
-def make_user(username: str | None = None, *, workspace=None, roles: Iterable[str] = ("admin",), password: str = "pw-Secret-123"):
+def make_user(
+    username: str | None = None,
+    *,
+    workspace=None,
+    roles: Iterable[str] = ("admin",),
+    password: str = "pw-Secret-123",
+):
     from accounts.models import Membership, User
 
     user = User.objects.create_user(username or f"user{next(_counter)}", password=password)
@@ -74,7 +80,11 @@ def simple_graph() -> dict[str, Any]:
         "version": 1,
         "nodes": [
             {"id": "start", "type": "trigger.manual", "config": {}},
-            {"id": "shape", "type": "data.transform", "config": {"output": {"greeting": "Hi {{ trigger.name }}"}}},
+            {
+                "id": "shape",
+                "type": "data.transform",
+                "config": {"output": {"greeting": "Hi {{ trigger.name }}"}},
+            },
         ],
         "edges": [{"id": "e1", "source": "start", "target": "shape"}],
     }

@@ -17,8 +17,17 @@ class WorkflowSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workflow
         fields = [
-            "id", "workspace", "name", "description", "graph", "revision",
-            "published_version", "settings", "created_at", "updated_at", "hooks",
+            "id",
+            "workspace",
+            "name",
+            "description",
+            "graph",
+            "revision",
+            "published_version",
+            "settings",
+            "created_at",
+            "updated_at",
+            "hooks",
         ]
 
     def get_published_version(self, workflow: Workflow) -> int | None:
@@ -37,7 +46,9 @@ class WorkflowSummarySerializer(WorkflowSerializer):
 class WorkflowCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     workspace = serializers.CharField(max_length=50)
     name = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=5000, required=False, allow_blank=True, default=""
+    )
     graph = serializers.JSONField(required=False)
 
 
@@ -68,7 +79,15 @@ class VersionSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkflowVersion
-        fields = ["version", "number", "note", "graph", "source_revision", "created_by", "created_at"]
+        fields = [
+            "version",
+            "number",
+            "note",
+            "graph",
+            "source_revision",
+            "created_by",
+            "created_at",
+        ]
 
 
 class IssueSerializer(serializers.Serializer):

@@ -39,7 +39,9 @@ def validation_body(result: Any) -> dict[str, Any]:
 class NodeTypeListView(APIView):
     """The node catalog (contract section 3)."""
 
-    @extend_schema(responses=inline_serializer("NodeType", {"key": serializers.CharField()}, many=True))
+    @extend_schema(
+        responses=inline_serializer("NodeType", {"key": serializers.CharField()}, many=True)
+    )
     def get(self, request: Request) -> Response:
         return Response([node_type.describe() for node_type in registry.latest()])
 
@@ -47,18 +49,22 @@ class NodeTypeListView(APIView):
 class WorkflowListCreateView(BuilderErrorMixin, generics.ListAPIView):
     serializer_class = s.WorkflowSummarySerializer
 
-    @extend_schema(parameters=[
-        OpenApiParameter("workspace", str, description="Workspace slug"),
-        OpenApiParameter("q", str, description="Search in name and description"),
-        OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
-    ])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("workspace", str, description="Workspace slug"),
+            OpenApiParameter("q", str, description="Search in name and description"),
+            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+        ]
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         params = self.request.query_params
         queryset = selectors.workflows_for(self.request.user, params.get("workspace"))
-        return selectors.search_workflows(queryset, params.get("q", ""), params.get("sort", "-updated"))
+        return selectors.search_workflows(
+            queryset, params.get("q", ""), params.get("sort", "-updated")
+        )
 
     @extend_schema(request=s.WorkflowCreateSerializer, responses={201: s.WorkflowSerializer})
     def post(self, request: Request) -> Response:
@@ -69,8 +75,11 @@ class WorkflowListCreateView(BuilderErrorMixin, generics.ListAPIView):
         if workspace is None:
             raise exceptions.ValidationError({"workspace": ["No such workspace."]})
         saved = services.create_workflow(
-            request.user, workspace, name=data["name"],
-            description=data["description"], graph=data.get("graph"),
+            request.user,
+            workspace,
+            name=data["name"],
+            description=data["description"],
+            graph=data.get("graph"),
         )
         out = s.WorkflowSerializer(saved.workflow).data
         return Response({**out, "validation": validation_body(saved.validation)}, status=201)
@@ -92,6 +101,7 @@ class WorkflowDetailView(BuilderErrorMixin, APIView):
         out = s.WorkflowSerializer(saved.workflow).data
         return Response({**out, "validation": validation_body(saved.validation)})
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: Any) -> Response:
         services.delete_workflow(request.user, selectors.workflow_for(request.user, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -111,10 +121,13 @@ class WorkflowValidateView(BuilderErrorMixin, APIView):
 class WorkflowPublishView(BuilderErrorMixin, APIView):
     @extend_schema(
         request=s.PublishSerializer,
-        responses=inline_serializer("PublishResult", {
-            "status": serializers.ChoiceField(["published", "pending"]),
-            "version": serializers.IntegerField(required=False),
-        }),
+        responses=inline_serializer(
+            "PublishResult",
+            {
+                "status": serializers.ChoiceField(["published", "pending"]),
+                "version": serializers.IntegerField(required=False),
+            },
+        ),
     )
     def post(self, request: Request, pk: Any) -> Response:
         workflow = selectors.workflow_for(request.user, pk)
@@ -140,4 +153,3 @@ class VersionDetailView(APIView):
         workflow = selectors.workflow_for(request.user, pk)
         version = get_object_or_404(selectors.versions_of(workflow), number=number)
         return Response(s.VersionSerializer(version).data)
-

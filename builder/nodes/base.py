@@ -149,6 +149,8 @@ class NodeType:
     def run(self, ctx: NodeContext, config: Any, input: Any) -> Result | Wait:
         raise NotImplementedError
 
-    def resume(self, ctx: NodeContext, config: Any, input: Any, state: Mapping[str, Any]) -> Result | Wait:
+    def resume(
+        self, ctx: NodeContext, config: Any, input: Any, state: Mapping[str, Any]
+    ) -> Result | Wait:
         """Called when a wait ends (timer due, person decided)."""
         raise NotImplementedError
