@@ -1,0 +1,22 @@
+import { create } from "zustand";
+
+export type DialogName = "find" | "help" | "publish" | "testRun" | "importErrors" | "versions" | "problems" | null;
+
+interface UiState {
+  dialog: DialogName;
+  importErrors: string[];
+  conflictDismissed: boolean;
+  paletteOpen: boolean;
+  panelOpen: boolean;
+}
+
+export const useUi = create<UiState>(() => ({
+  dialog: null,
+  importErrors: [],
+  conflictDismissed: false,
+  paletteOpen: true,
+  panelOpen: true,
+}));
+
+export const openDialog = (dialog: DialogName) => useUi.setState({ dialog });
+export const closeDialog = () => useUi.setState({ dialog: null });
