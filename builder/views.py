@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts import permissions
 from accounts import selectors as account_selectors
 from accounts.permissions import Action
-from builder import selectors, services
+from builder import examples, selectors, services
 
 
 @login_required
@@ -44,6 +46,34 @@ def new_workflow(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()[:200] or "Untitled workflow"
     saved = services.create_workflow(
         request.user, workspace, name=name, graph=services.starter_graph()
+    )
+    return redirect("builder:editor", pk=saved.workflow.pk)
+
+
+@login_required
+def template_gallery(request: HttpRequest) -> HttpResponse:
+    workspace = account_selectors.current_workspace(request)
+    if workspace is None:
+        raise permissions.NotVisible
+    permissions.check(request.user, Action.EDIT, workspace)
+    return render(
+        request, "builder/templates.html", {"nav": "workflows", "examples": examples.all_examples()}
+    )
+
+
+@login_required
+@require_POST
+def new_from_template(request: HttpRequest, slug: str) -> HttpResponse:
+    workspace = account_selectors.current_workspace(request)
+    example = examples.by_slug(slug)
+    if workspace is None or example is None:
+        raise permissions.NotVisible
+    saved = services.create_workflow(
+        request.user,
+        workspace,
+        name=example.name,
+        description=example.description,
+        graph=copy.deepcopy(example.graph),
     )
     return redirect("builder:editor", pk=saved.workflow.pk)
 

@@ -14,8 +14,11 @@ IN_CI = os.environ.get("CI") == "true"
 
 
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings: Any) -> None:
-    """Tests render templates without running collectstatic first."""
+def _test_settings(settings: Any) -> None:
+    """Tests render templates without running collectstatic first, and hash
+    passwords quickly (Argon2 is slow on purpose; tests that check hashing
+    set PASSWORD_HASHERS themselves)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

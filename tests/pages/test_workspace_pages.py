@@ -85,3 +85,29 @@ def test_pages_send_a_content_security_policy(client, admin):
     client.force_login(admin)
     policy = client.get("/")["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+def test_template_gallery_creates_a_workflow_from_an_example(client, editor, workspace):
+    client.force_login(editor)
+    gallery = client.get("/workflows/templates/")
+    assert gallery.status_code == 200
+    for name in [
+        b"Email triage",
+        b"Document intake",
+        b"Content pipeline",
+        b"Model fallback",
+        b"Parallel research",
+    ]:
+        assert name in gallery.content
+    created = client.post("/workflows/templates/content-pipeline/")
+    assert created.status_code == 302
+    from builder.models import Workflow
+
+    workflow = Workflow.objects.get(workspace=workspace, name="Content pipeline")
+    assert any(edge.get("loop") for edge in workflow.graph["edges"])
+
+
+def test_viewer_cannot_open_the_template_gallery(client, viewer, workspace):
+    client.force_login(viewer)
+    assert client.get("/workflows/templates/").status_code == 403
+    assert client.post("/workflows/templates/email-triage/").status_code == 403
