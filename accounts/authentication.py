@@ -13,7 +13,10 @@ from accounts.models import ApiToken
 def user_for_token(key: str):
     """The active user owning this key, or None."""
     token = (
-        ApiToken.objects.active().select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+        ApiToken.objects.active()
+        .select_related("user")
+        .filter(key_hash=ApiToken.hash_key(key))
+        .first()
     )
     if token is None or not token.user.is_active:
         return None, None

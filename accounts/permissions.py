@@ -119,6 +119,16 @@ def may_decide_own(user: Any, author_id: int | None) -> bool:
     return author_id is None or user.pk != author_id
 
 
+def needs_review(user: Any, workspace: Workspace) -> bool:
+    """Whether publishing by this user goes through a publish request.
+
+    Admins hold PUBLISH and publish directly (contract section 6: "admin may
+    publish"); everyone else who may edit submits a request while the
+    workspace requires review.
+    """
+    return workspace.require_publish_review and not can(user, Action.PUBLISH, workspace)
+
+
 def workspaces_for(user: Any) -> QuerySet[Workspace]:
     if user is None or not user.is_authenticated:
         return Workspace.objects.none()

@@ -1,8 +1,29 @@
 from django.urls import path
 
-from accounts.api import views
+from accounts.api import members, publish_requests, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("workspaces/", views.WorkspaceListView.as_view(), name="api-workspaces"),
+    path("workspaces/<slug:slug>/members/", members.MemberListView.as_view(), name="api-members"),
+    path(
+        "workspaces/<slug:slug>/members/<int:user_id>/",
+        members.MemberDetailView.as_view(),
+        name="api-member",
+    ),
+    path(
+        "publish-requests/",
+        publish_requests.PublishRequestListView.as_view(),
+        name="api-publish-requests",
+    ),
+    path(
+        "publish-requests/<int:pk>/",
+        publish_requests.PublishRequestDetailView.as_view(),
+        name="api-publish-request",
+    ),
+    path(
+        "publish-requests/<int:pk>/decision/",
+        publish_requests.PublishRequestDecisionView.as_view(),
+        name="api-publish-request-decision",
+    ),
 ]

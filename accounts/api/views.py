@@ -11,10 +11,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from accounts import selectors
-from accounts.authentication import TokenAuthentication
+from accounts import selectors, services
 from accounts.api.serializers import TokenRequestSerializer, WorkspaceSerializer
-from accounts.models import ApiToken
+from accounts.authentication import TokenAuthentication
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -22,7 +21,11 @@ class TokenThrottle(AnonRateThrottle):
 
 
 class TokenView(APIView):
-    """Exchange a username and password for a personal API token (shown once)."""
+    """Exchange a username and password for a personal API token (shown once).
+
+    Failures count towards the same django-axes lockout as the sign-in page;
+    while locked out, the answer is 429 (see accounts.views.locked_out).
+    """
 
     permission_classes = [AllowAny]
     # Kept so that a failed sign-in answers 401 with a WWW-Authenticate header.
@@ -43,7 +46,7 @@ class TokenView(APIView):
         )
         if user is None:
             raise exceptions.AuthenticationFailed("Wrong username or password.")
-        _token, key = ApiToken.issue(user, body.validated_data["name"])
+        _token, key = services.create_token(user, body.validated_data["name"])
         return Response({"token": key})
 
 

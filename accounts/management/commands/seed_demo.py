@@ -22,7 +22,9 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        workspace, _ = Workspace.objects.get_or_create(slug="demo", defaults={"name": "Demo workspace"})
+        workspace, _ = Workspace.objects.get_or_create(
+            slug="demo", defaults={"name": "Demo workspace"}
+        )
         for username, roles in DEMO_USERS.items():
             user, created = User.objects.get_or_create(
                 username=username, defaults={"email": f"{username}@demo.baton.local"}
