@@ -58,13 +58,13 @@ def _layout(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> dict[st
     return {"version": 1, "nodes": nodes, "edges": edges}
 
 
-def _llm(node_id: str, name: str, prompt: str, **config: Any) -> dict[str, Any]:
-    return _node(
-        node_id,
-        "ai.llm",
-        name,
-        {"credential": DEMO_CREDENTIAL, "model": DEMO_MODEL, "prompt": prompt, **config},
-    )
+NODE_KEYS = ("retry", "timeout_s", "join", "max_visits", "disabled", "notes")
+
+
+def _llm(node_id: str, name: str, prompt: str, **settings: Any) -> dict[str, Any]:
+    node_level = {key: settings.pop(key) for key in NODE_KEYS if key in settings}
+    config = {"credential": DEMO_CREDENTIAL, "model": DEMO_MODEL, "prompt": prompt, **settings}
+    return _node(node_id, "ai.llm", name, config, **node_level)
 
 
 def email_triage() -> Example:
