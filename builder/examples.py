@@ -507,6 +507,74 @@ def order_routing() -> Example:
     )
 
 
+# What the demo's scripted model answers: the first reply whose "match" occurs
+# in the system text or prompt wins. The content pipeline's answers make its
+# review loop take two rounds.
+DEMO_REPLIES: list[dict[str, Any]] = [
+    {
+        "match": "extract information",
+        "json": {"vendor": "Acme Paper Co.", "amount": 1240.5, "due_date": "2026-12-15"},
+    },
+    {"match": "unusual vendor or large amount", "json": {"category": "high", "confidence": 0.82}},
+    {"match": "needs reasoning", "json": {"category": "simple", "confidence": 0.91}},
+    {"match": "draft v1:", "json": {"score": 6, "text": "Good start; add a concrete example."}},
+    {"match": "draft v2:", "json": {"score": 9, "text": "Ready to publish."}},
+    {
+        "match": "editor feedback so far: none",
+        "text": "Draft v1: Orchestrating AI means choosing the right model for each step and knowing what it costs.",
+    },
+    {
+        "match": "add a concrete example",
+        "text": "Draft v2: Orchestrating AI means choosing the right model for each step. For example, a support team lets a small model sort email and a large one answer the hard cases.",
+    },
+    {
+        "match": "five-point outline",
+        "text": "1. Why orchestration\n2. Picking models\n3. Human review\n4. Costs\n5. Getting started",
+    },
+    {
+        "match": "empathetic reply",
+        "text": "We are very sorry about the trouble with your order. A replacement ships today, and we have refunded the delivery fee.",
+    },
+    {
+        "match": "friendly reply",
+        "text": "Thanks for writing! We are glad you like it; tell us if there is anything else we can do.",
+    },
+    {"match": "answer briefly", "text": "Paris is the capital of France."},
+    {
+        "match": "think it through",
+        "text": "Weighing cost against accuracy, route easy questions to the small model and escalate the rest.",
+    },
+    {
+        "match": "summarise these findings",
+        "text": "Brief: a growing market, manageable technical risk, and customers who want reliability over novelty.",
+    },
+    {
+        "match": "research",
+        "text": "1. Demand is growing. 2. Two strong competitors. 3. Buyers value reliability.",
+    },
+]
+DEMO_PRICES = {"demo-model": ("0.15", "0.60"), "demo-model-large": ("2.50", "10.00")}
+
+
+def ensure_demo_credential(workspace: Any, user: Any) -> None:
+    """The scripted credential the examples name, and prices for its models."""
+    from decimal import Decimal
+
+    from integrations import services as integration_services
+    from integrations.models import Credential
+
+    if not Credential.objects.filter(workspace=workspace, name=DEMO_CREDENTIAL).exists():
+        integration_services.create_credential(
+            user,
+            workspace,
+            name=DEMO_CREDENTIAL,
+            kind="scripted",
+            config={"replies": DEMO_REPLIES, "default": "Thanks for your message."},
+        )
+    for model, (inp, out) in DEMO_PRICES.items():
+        integration_services.set_price(workspace, model, Decimal(inp), Decimal(out))
+
+
 def all_examples() -> list[Example]:
     return [
         email_triage(),
@@ -527,6 +595,7 @@ def seed_examples(workspace: Any, user: Any) -> int:
     from builder.models import Workflow
     from builder.services import create_version, validate
 
+    ensure_demo_credential(workspace, user)
     created = 0
     for example in all_examples():
         workflow = Workflow.objects.alive().filter(workspace=workspace, name=example.name).first()
