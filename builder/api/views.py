@@ -36,6 +36,16 @@ def validation_body(result: Any) -> dict[str, Any]:
     }
 
 
+CATEGORY_ORDER = ("trigger", "ai", "logic", "data", "flow", "human", "integration")
+
+
+def catalog_order(node_type: Any) -> tuple[int, str]:
+    """Triggers first, then the palette's categories, alphabetical within each."""
+    category = node_type.category
+    rank = CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+    return rank, node_type.key
+
+
 class NodeTypeListView(APIView):
     """The node catalog (contract section 3)."""
 
@@ -43,7 +53,8 @@ class NodeTypeListView(APIView):
         responses=inline_serializer("NodeType", {"key": serializers.CharField()}, many=True)
     )
     def get(self, request: Request) -> Response:
-        return Response([node_type.describe() for node_type in registry.latest()])
+        ordered = sorted(registry.latest(), key=catalog_order)
+        return Response([node_type.describe() for node_type in ordered])
 
 
 class WorkflowListCreateView(BuilderErrorMixin, generics.ListAPIView):
