@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
@@ -66,6 +67,10 @@ def allow_rules(extra: Iterable[str] = ()) -> list[AllowRule]:
 def is_internal(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
+    # 6to4 (2002::/16) is "global" to Python yet routes to the IPv4 address
+    # it embeds, which may be internal (2002:7f00:1:: is 127.0.0.1).
+    if isinstance(address, ipaddress.IPv6Address) and address.sixtofour:
+        return is_internal(address.sixtofour)
     return not address.is_global or address.is_multicast or address.is_reserved
 
 
@@ -169,3 +174,59 @@ def http_client(
         follow_redirects=False,
         **client_kwargs,
     )
+
+
+# -- bounded requests (http.request) ---------------------------------------------
+
+
+class ResponseTooLarge(Exception):
+    """The answer's body is larger than the caller's limit."""
+
+
+class DeadlineExceeded(Exception):
+    """The whole exchange (redirects and body included) took too long."""
+
+
+@dataclass(frozen=True)
+class BoundedResponse:
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    url: str
+
+
+def send(
+    client: Any,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int,
+    deadline_s: float,
+    extra_allow: Iterable[str] = (),
+    **request_kwargs: Any,
+) -> BoundedResponse:
+    """One request through a guarded ``client``, following redirects.
+
+    Every hop connects through the client's guarded network backend, so a
+    redirect to an internal address is refused like the first URL; ``check_url``
+    refuses a bad first URL with a clear message before any connection. The
+    body is read in chunks and refused past ``max_bytes`` (after decompression,
+    so a small gzip bomb is caught too); ``deadline_s`` bounds the whole
+    exchange, where the client's timeout bounds each network operation.
+    """
+    check_url(url, extra_allow)
+    deadline = time.monotonic() + deadline_s
+    with client.stream(method, url, follow_redirects=True, **request_kwargs) as response:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ResponseTooLarge(f"The answer is larger than {max_bytes:,} bytes.")
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(f"The answer took longer than {deadline_s:g} s.")
+        return BoundedResponse(
+            status=response.status_code,
+            headers={name.lower(): value for name, value in response.headers.items()},
+            content=bytes(body),
+            url=str(response.url),
+        )
