@@ -61,6 +61,14 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 OUTBOUND_ALLOW = env.list("OUTBOUND_ALLOW")
 
+# Triggers (docs/triggers.md): how long a sync webhook waits for its run,
+# the largest body a webhook accepts, calls per hook and minute, and how late
+# a scheduled fire may still run under the "skip" missed-run policy.
+WEBHOOK_SYNC_TIMEOUT_S = env.int("WEBHOOK_SYNC_TIMEOUT_S", 10)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
+WEBHOOK_RATE_LIMIT_PER_MIN = env.int("WEBHOOK_RATE_LIMIT_PER_MIN", 600)
+SCHEDULE_GRACE_S = env.int("SCHEDULE_GRACE_S", 60)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -78,6 +86,7 @@ INSTALLED_APPS = [
     "builder",
     "runtime",
     "integrations",
+    "triggers",
 ]
 
 MIDDLEWARE = [
@@ -272,7 +281,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Replaces every credential secret decrypted in this process with [redacted].
+    "filters": {"redact_secrets": {"()": "integrations.redaction.SecretRedactionFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
