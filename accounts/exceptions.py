@@ -29,3 +29,9 @@ class InvitationInvalid(AccountsError):
     """A forged, expired, revoked or already used invitation link (410 Gone)."""
 
     status = 410
+
+
+class SelfReview(AccountsError):
+    """Nobody decides their own publish request (403)."""
+
+    status = 403

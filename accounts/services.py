@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import audit, permissions
-from accounts.exceptions import Conflict, InvalidInput, InvitationInvalid
+from accounts.exceptions import Conflict, InvalidInput, InvitationInvalid, SelfReview
 from accounts.models import (
     ApiToken,
     Invitation,
@@ -343,16 +343,31 @@ def submit_publish_request(user: Any, workflow: Any, note: str = "") -> PublishR
     return publish_request
 
 
-@transaction.atomic
 def decide_publish_request(
     user: Any, publish_request: PublishRequest, decision: str, comment: str = ""
 ) -> PublishRequest:
     """Approve (the snapshot becomes the live version) or reject a pending request."""
     permissions.check(user, Action.REVIEW_PUBLISH, publish_request)
     if not permissions.may_decide_own(user, publish_request.requested_by_id):
-        raise permissions.NotAllowed("You cannot review your own publish request.")
+        # Recorded outside the decision's transaction, so the refusal stays in the log.
+        audit.record(
+            user,
+            publish_request.workspace_id,
+            "publish_request.self_review_refused",
+            obj=publish_request,
+        )
+        raise SelfReview(
+            "You cannot review your own publish request; another approver or admin must."
+        )
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision must be approve or reject.", field="decision")
+    return _decide(user, publish_request, decision, comment)
+
+
+@transaction.atomic
+def _decide(
+    user: Any, publish_request: PublishRequest, decision: str, comment: str
+) -> PublishRequest:
     status = (
         PublishRequest.Status.APPROVED if decision == "approve" else PublishRequest.Status.REJECTED
     )
