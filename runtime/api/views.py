@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -148,7 +153,22 @@ class RunRerunView(RuntimeErrorMixin, APIView):
 class RunEventsView(APIView):
     """The run's event log after ``since`` (contract section 5 messages), for replay."""
 
-    @extend_schema(parameters=[OpenApiParameter("since", int, description="Last seq already seen")])
+    @extend_schema(
+        parameters=[OpenApiParameter("since", int, description="Last seq already seen")],
+        responses=inline_serializer(
+            "RunEventMessage",
+            {
+                "seq": serializers.IntegerField(),
+                "kind": serializers.ChoiceField(["run", "step"]),
+                "run_id": serializers.UUIDField(),
+                "node_id": serializers.CharField(allow_null=True),
+                "visit": serializers.IntegerField(allow_null=True),
+                "status": serializers.CharField(),
+                "at": serializers.DateTimeField(),
+            },
+            many=True,
+        ),
+    )
     def get(self, request: Request, pk: Any) -> Response:
         run = selectors.run_for(request.user, pk)
         try:
