@@ -1,14 +1,20 @@
 """Integration nodes: call an HTTP API (``http.request``), send an email
 (``notify.email``).
 
-Only the declarations live here for now (config, ports, output); their
-execution arrives with the outbound-call work (credentials, the
-``BATON_OUTBOUND_ALLOW`` guard, idempotency keys), so they have no ``run``
-yet.
+Both go out through the guarded paths: HTTP through
+:func:`integrations.outbound.send` (internal addresses refused unless
+``BATON_OUTBOUND_ALLOW`` names them, size and time limits), email through
+Django's mail with a workspace's SMTP credential (its host vetted the same
+way) or the server's default settings. Both send the step's idempotency key
+(``run:node:visit``, the same on every attempt): HTTP as ``Idempotency-Key``,
+email as a stable ``Message-ID``.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import re
 from email.utils import parseaddr
 from typing import Any, Literal
@@ -16,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from builder.nodes.base import NodeConfig, NodeType
+from builder.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Result
 from builder.nodes.data import invalid
 from builder.nodes.registry import registry
 
@@ -24,6 +30,10 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RF
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 
 MAX_RECIPIENTS = 50
+#: the largest HTTP answer a step keeps (after decompression)
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+#: answers worth another attempt: the server may do better next time
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 
 def _no_line_breaks(text: str) -> str:
@@ -115,6 +125,113 @@ class HttpRequest(NodeType):
         },
     }
 
+    def run(self, ctx: NodeContext, config: HttpRequestConfig, input: Any) -> Result:
+        headers = {
+            **config.headers,
+            **_auth_headers(ctx, config.credential),
+            "Idempotency-Key": ctx.idempotency_key,
+        }
+        answer = _send(config, headers)
+        output = {"status": answer.status, "headers": answer.headers, "body": _decoded(answer)}
+        if not 200 <= answer.status < 300:
+            raise NodeError(
+                f"{config.method} {answer.url} answered {answer.status}: {_snippet(answer.content)}",
+                type="HttpError",
+                retryable=answer.status >= 500 or answer.status in RETRYABLE_STATUSES,
+            )
+        return Result(output)
+
+
+def _credential(ctx: NodeContext, ref: str, kind: str) -> tuple[dict[str, Any], str]:
+    """(config, plain secret) of the workspace credential ``ref`` of ``kind``."""
+    from integrations import crypto
+    from integrations.selectors import credential_for
+
+    credential = credential_for(ctx.workspace_id, ref)
+    if credential.kind != kind:
+        raise NodeError(
+            f"The credential {credential.name!r} is of kind {credential.kind}, not {kind}.",
+            type="CredentialKind",
+        )
+    if credential.disabled:
+        raise NodeError(
+            f"The credential {credential.name!r} is disabled.", type="CredentialDisabled"
+        )
+    return dict(credential.config), crypto.decrypt(credential.secret_token)
+
+
+def _auth_headers(ctx: NodeContext, ref: str | None) -> dict[str, str]:
+    if not ref:
+        return {}
+    settings, secret = _credential(ctx, ref, "http")
+    auth = settings.get("auth", "bearer")
+    if auth == "header":
+        return {settings["header_name"]: secret}
+    if auth == "basic":
+        pair = f"{settings['username']}:{secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def _body_arguments(body: Any) -> dict[str, Any]:
+    if body is None or body == "":
+        return {}
+    if isinstance(body, str):
+        return {"content": body.encode()}
+    return {"json": body}
+
+
+def _send(config: HttpRequestConfig, headers: dict[str, str]) -> Any:
+    import httpx
+
+    from integrations import outbound
+
+    try:
+        with outbound.http_client(library="httpx", timeout=config.timeout_s) as client:
+            return outbound.send(
+                client,
+                config.method,
+                config.url,
+                max_bytes=MAX_RESPONSE_BYTES,
+                deadline_s=config.timeout_s,
+                params=config.query or None,
+                headers=headers,
+                **_body_arguments(config.body),
+            )
+    except outbound.OutboundRefused as exc:
+        raise NodeError(str(exc), type="OutboundRefused") from None
+    except (httpx.TimeoutException, outbound.DeadlineExceeded):
+        raise NodeError(
+            f"{config.method} {config.url} took longer than {config.timeout_s:g} s.",
+            type="Timeout",
+            retryable=True,
+        ) from None
+    except outbound.ResponseTooLarge as exc:
+        raise NodeError(str(exc), type="ResponseTooLarge") from None
+    except httpx.TooManyRedirects:
+        raise NodeError(f"{config.url} redirects too often.", type="TooManyRedirects") from None
+    except (httpx.TransportError, OSError) as exc:
+        raise NodeError(
+            f"Could not reach {config.url}: {exc}", type="ConnectionError", retryable=True
+        ) from None
+    except httpx.HTTPError as exc:
+        raise NodeError(f"The request to {config.url} failed: {exc}", type="HttpError") from None
+
+
+def _decoded(answer: Any) -> Any:
+    text = answer.content.decode("utf-8", errors="replace")
+    if "json" in answer.headers.get("content-type", "").lower():
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError:
+            return text
+    return text
+
+
+def _snippet(content: bytes, limit: int = 300) -> str:
+    text = content.decode("utf-8", errors="replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 # -- notify.email -------------------------------------------------------------
 
@@ -184,3 +301,60 @@ class Email(NodeType):
             "to": {"type": "array", "items": {"type": "string"}, "description": "The recipients."},
         },
     }
+
+    def run(self, ctx: NodeContext, config: EmailConfig, input: Any) -> Result:
+        import smtplib
+
+        from django.core.mail import EmailMessage
+
+        connection, from_email = _mail_connection(ctx, config.credential)
+        digest = hashlib.sha256(ctx.idempotency_key.encode()).hexdigest()[:32]
+        message = EmailMessage(
+            subject=config.subject,
+            body=config.body,
+            from_email=from_email,
+            to=list(config.to),
+            connection=connection,
+            headers={"Message-ID": f"<{digest}@baton>"},
+        )
+        try:
+            message.send()
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise NodeError(
+                f"The mail server refused {sorted(exc.recipients)}.", type="EmailRejected"
+            ) from None
+        except smtplib.SMTPAuthenticationError:
+            raise NodeError("The mail server refused the login.", type="EmailAuthFailed") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise NodeError(
+                f"Could not send the email: {exc}", type="EmailFailed", retryable=True
+            ) from None
+        return Result({"sent": True, "to": list(config.to)})
+
+
+def _mail_connection(ctx: NodeContext, ref: str | None) -> tuple[Any, str | None]:
+    """An SMTP connection from the workspace credential ``ref`` (its host is
+    vetted like any outbound call), or the server's default mail backend."""
+    from django.core.mail import get_connection
+
+    from integrations import outbound
+
+    if not ref:
+        return get_connection(), None
+    settings, secret = _credential(ctx, ref, "smtp")
+    host, port = settings["host"], int(settings.get("port") or 587)
+    try:
+        outbound.vetted_addresses(host, port)
+    except (outbound.OutboundRefused, OSError) as exc:
+        raise NodeError(str(exc), type="OutboundRefused") from None
+    connection = get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        host=host,
+        port=port,
+        username=settings.get("username") or "",
+        password=secret,
+        use_tls=bool(settings.get("use_tls", True)),
+        timeout=30,
+        fail_silently=False,
+    )
+    return connection, settings.get("from_email")

@@ -116,7 +116,7 @@ class LocalHTTP:
 @contextmanager
 def local_http() -> Iterator[LocalHTTP]:
     server = LocalHTTP()
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield server

@@ -1,0 +1,100 @@
+"""notify.email through a real local SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.nodes.base import NodeError
+from tests.triggers.conftest import make_credential, run_node
+from tests.triggers.servers import local_smtp
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_email_through_a_workspace_smtp_credential(ctx, workspace, settings):
+    with local_smtp(auth=("mailer", "pw")) as (mailbox, port):
+        settings.OUTBOUND_ALLOW = [f"127.0.0.1:{port}"]
+        make_credential(
+            workspace,
+            name="mail",
+            kind="smtp",
+            config={
+                "host": "127.0.0.1",
+                "port": port,
+                "username": "mailer",
+                "use_tls": False,
+                "from_email": "bot@acme.test",
+            },
+            secret="pw",
+        )
+        result = run_node(
+            "notify.email",
+            ctx,
+            {
+                "to": "a@acme.test, b@acme.test",
+                "subject": "Hi",
+                "body": "Ticket 7 needs you",
+                "credential": "mail",
+            },
+        )
+    assert result.output == {"sent": True, "to": ["a@acme.test", "b@acme.test"]}
+    [message] = mailbox.messages
+    assert message["from"] == "bot@acme.test"
+    assert message["to"] == ["a@acme.test", "b@acme.test"]
+    assert "Subject: Hi" in message["data"] and "Ticket 7 needs you" in message["data"]
+
+
+def test_the_same_step_sends_the_same_message_id(ctx, workspace, settings):
+    with local_smtp() as (mailbox, port):
+        settings.OUTBOUND_ALLOW = [f"127.0.0.1:{port}"]
+        make_credential(
+            workspace,
+            name="mail",
+            kind="smtp",
+            config={"host": "127.0.0.1", "port": port, "use_tls": False},
+            secret="",
+        )
+        for _ in range(2):
+            run_node(
+                "notify.email", ctx, {"to": "a@acme.test", "subject": "x", "credential": "mail"}
+            )
+    ids = {
+        line
+        for m in mailbox.messages
+        for line in m["data"].splitlines()
+        if line.startswith("Message-ID")
+    }
+    assert len(mailbox.messages) == 2 and len(ids) == 1
+
+
+def test_default_backend_without_credential(ctx, settings):
+    with local_smtp() as (mailbox, port):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.DEFAULT_FROM_EMAIL = "baton@acme.test"
+        run_node("notify.email", ctx, {"to": ["ops@acme.test"], "subject": "Default"})
+    assert mailbox.messages[0]["to"] == ["ops@acme.test"]
+    assert mailbox.messages[0]["from"] == "baton@acme.test"
+
+
+def test_smtp_host_is_guarded_like_http(ctx, workspace, settings):
+    settings.OUTBOUND_ALLOW = []
+    make_credential(
+        workspace, name="mail", kind="smtp", config={"host": "127.0.0.1", "port": 2525}, secret="x"
+    )
+    with pytest.raises(NodeError) as failure:
+        run_node("notify.email", ctx, {"to": "a@acme.test", "subject": "x", "credential": "mail"})
+    assert failure.value.type == "OutboundRefused"
+
+
+def test_an_unreachable_server_is_retryable(ctx, workspace, settings):
+    settings.OUTBOUND_ALLOW = ["127.0.0.1:9"]
+    make_credential(
+        workspace,
+        name="mail",
+        kind="smtp",
+        config={"host": "127.0.0.1", "port": 9, "use_tls": False},
+        secret="",
+    )
+    with pytest.raises(NodeError) as failure:
+        run_node("notify.email", ctx, {"to": "a@acme.test", "subject": "x", "credential": "mail"})
+    assert failure.value.retryable
