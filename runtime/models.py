@@ -49,10 +49,16 @@ STEP_FINISHED = (
 
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="runs")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="runs"
+    )
     workflow = models.ForeignKey("builder.Workflow", on_delete=models.CASCADE, related_name="runs")
     version = models.ForeignKey(
-        "builder.WorkflowVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+        "builder.WorkflowVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
     )
     #: the pinned version's number; None for a run of the draft
     version_number = models.PositiveIntegerField(null=True, blank=True)
@@ -109,7 +115,8 @@ class Step(models.Model):
     node_type = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.QUEUED)
     #: the port the step ended on ("out", "true", "error", ...)
-    port = models.CharField(max_length=100, null=True, blank=True)
+    #: None while running, and for a failure that no error edge routes
+    port = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 (None is not "")
     attempts = models.PositiveIntegerField(default=0)
     input = models.JSONField(null=True, blank=True)
     output = models.JSONField(null=True, blank=True)
@@ -170,7 +177,9 @@ class EdgeState(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "edge_id", "visit"], name="one_edge_state_per_visit")
+            models.UniqueConstraint(
+                fields=["run", "edge_id", "visit"], name="one_edge_state_per_visit"
+            )
         ]
 
     def __str__(self) -> str:

@@ -157,9 +157,7 @@ class State:
     edges: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @classmethod
-    def of(
-        cls, steps: Iterable[StepView], edges: Iterable[tuple[str, int, str]] = ()
-    ) -> State:
+    def of(cls, steps: Iterable[StepView], edges: Iterable[tuple[str, int, str]] = ()) -> State:
         return cls(
             {(s.node_id, s.visit): s for s in steps},
             {(edge_id, visit): value for edge_id, visit, value in edges},
@@ -258,7 +256,9 @@ class _Planner:
         if (edge.target, visit + 1) not in self.state.steps:
             self._create_runnable(edge.target, visit + 1, ((edge.source, visit),))
 
-    def _create_runnable(self, node_id: str, visit: int, inputs: tuple[tuple[str, int], ...]) -> None:
+    def _create_runnable(
+        self, node_id: str, visit: int, inputs: tuple[tuple[str, int], ...]
+    ) -> None:
         node = self.topology.nodes[node_id]
         runs = sum(
             1

@@ -41,8 +41,13 @@ def start_run(
     from runtime.engine import start
 
     return start.start_run(
-        user, workflow, input=input, version=version, trigger_kind=trigger_kind,
-        trigger_node=trigger_node, parent_step=parent_step,
+        user,
+        workflow,
+        input=input,
+        version=version,
+        trigger_kind=trigger_kind,
+        trigger_node=trigger_node,
+        parent_step=parent_step,
     )
 
 

@@ -29,14 +29,24 @@ CASES = [
     ),
     (
         "if/else re-joins without a special node (dead path elimination)",
-        topology("t if yes no join", "t->if", "if:true->yes", "if:false->no", "yes->join", "no->join"),
+        topology(
+            "t if yes no join", "t->if", "if:true->yes", "if:false->no", "yes->join", "no->join"
+        ),
         {"if": "true"},
         {"yes": "succeeded", "no": "skipped", "join": "succeeded"},
         "succeeded",
     ),
     (
         "a join whose inputs were all skipped is skipped, and so is what follows",
-        topology("t if a b join after", "t->if", "if:true->a", "if:true->b", "a->join", "b->join", "join->after"),
+        topology(
+            "t if a b join after",
+            "t->if",
+            "if:true->a",
+            "if:true->b",
+            "a->join",
+            "b->join",
+            "join->after",
+        ),
         {"if": "false"},
         {"a": "skipped", "b": "skipped", "join": "skipped", "after": "skipped"},
         "succeeded",
@@ -50,7 +60,9 @@ CASES = [
     ),
     (
         "join any is skipped only when every input is skipped",
-        topology("t if a b j", "t->if", "if:true->a", "if:true->b", "a->j", "b->j", j={"join": "any"}),
+        topology(
+            "t if a b j", "t->if", "if:true->a", "if:true->b", "a->j", "b->j", j={"join": "any"}
+        ),
         {"if": "false"},
         {"a": "skipped", "b": "skipped", "j": "skipped"},
         "succeeded",
@@ -182,8 +194,13 @@ def test_loop_beyond_max_visits_fails_with_loop_limit_exceeded() -> None:
 
 def test_loop_limit_is_routed_to_the_error_port_when_there_is_one() -> None:
     graph = topology(
-        "t body check limit", "t->body", "body->check", "check:true~>body", "body:error->limit",
-        body={"max_visits": 2}, check={"max_visits": 2},
+        "t body check limit",
+        "t->body",
+        "body->check",
+        "check:true~>body",
+        "body:error->limit",
+        body={"max_visits": 2},
+        check={"max_visits": 2},
     )
     sim = Simulation(graph).start().run(until_visit(99))
     assert sim.status("body", 3) == "failed"
@@ -195,8 +212,15 @@ def test_loop_limit_is_routed_to_the_error_port_when_there_is_one() -> None:
 def test_a_node_outside_the_loop_feeds_every_visit_of_the_body() -> None:
     graph = topology(
         "t config body step check",
-        "t->config", "t->body", "body->step", "config->step", "step->check", "check:true~>body",
-        body={"max_visits": 3}, step={"max_visits": 3}, check={"max_visits": 3},
+        "t->config",
+        "t->body",
+        "body->step",
+        "config->step",
+        "step->check",
+        "check:true~>body",
+        body={"max_visits": 3},
+        step={"max_visits": 3},
+        check={"max_visits": 3},
     )
     sim = Simulation(graph).start().run(until_visit(3))
     assert sim.inputs[("step", 3)] == (("body", 3), ("config", 1))
@@ -222,7 +246,10 @@ def test_topology_from_document_applies_defaults() -> None:
     graph = s.Topology.from_document(
         {
             "nodes": [{"id": "t"}, {"id": "a", "join": "any", "max_visits": 3, "disabled": True}],
-            "edges": [{"id": "e", "source": "t", "target": "a"}, {"id": "l", "source": "a", "target": "a", "loop": True}],
+            "edges": [
+                {"id": "e", "source": "t", "target": "a"},
+                {"id": "l", "source": "a", "target": "a", "loop": True},
+            ],
         }
     )
     assert graph.nodes["a"] == s.NodeSpec("a", "any", 3, True)

@@ -4,6 +4,8 @@ interpreter that runs the graph sequentially in topological order."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -24,7 +26,9 @@ def dags(draw):
     edges: list[s.EdgeSpec] = []
     for index, name in enumerate(names[1:], start=1):
         nodes.append(s.NodeSpec(name, join=draw(st.sampled_from(["all", "all", "any"]))))
-        sources = draw(st.sets(st.integers(0, index - 1), min_size=0 if index > 1 else 1, max_size=3))
+        sources = draw(
+            st.sets(st.integers(0, index - 1), min_size=0 if index > 1 else 1, max_size=3)
+        )
         for source in sorted(sources):
             source_name = names[source]
             port_choices = list(ports[source_name]) + ([] if source == 0 else ["error"])
@@ -69,7 +73,7 @@ def loops(draw):
     body = [f"b{i}" for i in range(length)]
     names = ["t", "pre", *body, "check", "done"]
     chain = ["t", "pre", *body, "check"]
-    edges = [s.EdgeSpec(f"c{i}", a, b) for i, (a, b) in enumerate(zip(chain, chain[1:], strict=False))]
+    edges = [s.EdgeSpec(f"c{i}", a, b) for i, (a, b) in enumerate(itertools.pairwise(chain))]
     edges += [
         s.EdgeSpec("again", "check", "b0", "true", loop=True),
         s.EdgeSpec("exit", "check", "done", "false"),
@@ -117,8 +121,14 @@ class SchedulerMachine(RuleBasedStateMachine):
             return
         assert len(self.sim.created) == len(set(self.sim.created))
         for node in self.topology.nodes.values():
-            runs = [k for k, v in self.sim.state.steps.items() if k[0] == node.id and v.status != s.SKIPPED]
-            assert len(runs) <= node.max_visits + 1  # the extra one is the LoopLimitExceeded failure
+            runs = [
+                k
+                for k, v in self.sim.state.steps.items()
+                if k[0] == node.id and v.status != s.SKIPPED
+            ]
+            assert (
+                len(runs) <= node.max_visits + 1
+            )  # the extra one is the LoopLimitExceeded failure
 
     def teardown(self) -> None:
         if not hasattr(self, "sim"):
@@ -134,7 +144,9 @@ class SchedulerMachine(RuleBasedStateMachine):
 
 
 SchedulerMachine.TestCase.settings = settings(
-    max_examples=300, stateful_step_count=40, deadline=None,
+    max_examples=300,
+    stateful_step_count=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestSchedulerMachine = SchedulerMachine.TestCase

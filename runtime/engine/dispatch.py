@@ -1,0 +1,38 @@
+"""Hand step ids to the broker, only after the transaction that made them
+queued commits (a worker must never look for a row that is not there yet).
+
+A message lost between commit and broker is found by the sweeper: the step
+stays ``queued`` with an old ``dispatched_at`` and is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def on_commit(step_ids: Sequence[int]) -> None:
+    if step_ids:
+        ids = list(step_ids)
+        transaction.on_commit(lambda: send(ids))
+
+
+def send(step_ids: Sequence[int]) -> None:
+    """Publish one ``execute_step`` message per id over one producer connection."""
+    from runtime.tasks import execute_step
+
+    try:
+        if len(step_ids) == 1 or execute_step.app.conf.task_always_eager:
+            for step_id in step_ids:
+                execute_step.apply_async((step_id,))
+            return
+        with execute_step.app.producer_or_acquire() as producer:
+            for step_id in step_ids:
+                execute_step.apply_async((step_id,), producer=producer)
+    except Exception:
+        # The rows are committed; the sweeper re-sends what the broker missed.
+        log.exception("could not dispatch steps %s; the sweeper will retry", list(step_ids))

@@ -1,0 +1,135 @@
+"""Execute a step: claim it, run its node outside any transaction, record the
+outcome, and continue inline while exactly one successor is ready.
+
+Inline continuation skips the broker hop, not the bookkeeping: every step is
+still claimed with its own lease, committed and evented on its own (the end
+of step N and the claim of step N+1 share one transaction).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from builder.expressions import ExpressionError
+from builder.nodes import registry
+from builder.nodes.base import NodeError, NodeType, Result, Wait
+from runtime.context import StepContext, expression_context, referenced_nodes
+from runtime.engine import deadline, plans, transitions
+from runtime.engine.transitions import Claim, Failure, Outcome, Success, Waiting
+from runtime.models import Step, StepStatus
+
+log = logging.getLogger(__name__)
+
+
+def execute_step(step_id: int) -> None:
+    """The body of the ``execute_step`` task; safe to run twice."""
+    claim = transitions.claim(step_id)
+    while claim is not None:
+        outcome = run_claimed(claim)
+        if outcome is None:
+            return  # the lease was lost: someone else owns the step now
+        claim = transitions.finish(claim, outcome)
+
+
+def run_claimed(claim: Claim) -> Outcome | None:
+    graph = plans.graph_of(claim.run_id)
+    node = graph.nodes[claim.node_id]
+    if node.get("disabled"):
+        return Success(claim.input)
+    node_type = registry.get(node["type"], node.get("type_version"))
+    if node_type is None:
+        return Failure("UnknownNodeType", f"There is no node type {node['type']!r}.")
+    try:
+        ctx = _context(claim, graph, node, node_type)
+        config = _config(node_type, node.get("config") or {}, ctx)
+        return _outcome(_call(claim, node, node_type, ctx, config))
+    except deadline.LeaseLost:
+        log.warning("step %s lost its lease; its result is dropped", claim.step_id)
+        return None
+    except deadline.StepTimeout:
+        return Failure(
+            "Timeout", f"The step ran longer than {node.get('timeout_s')} s.", retryable=True
+        )
+    except NodeError as exc:
+        return Failure(exc.type, exc.message, retryable=exc.retryable)
+    except ExpressionError as exc:
+        return Failure("ExpressionError", exc.message)
+    except NotImplementedError:
+        return Failure("NotSupported", f"{node['type']} steps cannot run yet.")
+    except Exception as exc:
+        log.exception("step %s of run %s raised", claim.node_id, claim.run_id)
+        return Failure(type(exc).__name__, str(exc) or type(exc).__name__, retryable=True)
+
+
+def _call(claim: Claim, node: dict, node_type: NodeType, ctx: StepContext, config: Any) -> Any:
+    if claim.resuming:
+        state = (claim.wait or {}).get("state") or {}
+
+        def function() -> Any:
+            return node_type.resume(ctx, config, claim.input, state)
+    else:
+
+        def function() -> Any:
+            return node_type.run(ctx, config, claim.input)
+
+    timeout = node.get("timeout_s")
+    if not timeout and not node_type.side_effects:
+        return function()
+    return deadline.call(
+        function,
+        timeout_s=timeout,
+        lease_s=plans.lease_seconds(),
+        renew=lambda: transitions.renew(claim),
+    )
+
+
+def _outcome(result: Any) -> Outcome:
+    if isinstance(result, Wait):
+        return Waiting(result.reason, result.until, dict(result.state))
+    if isinstance(result, Result):
+        usage = result.usage.as_dict() if result.usage is not None else None
+        return Success(result.output, result.port, usage, result.cost_usd)
+    return Failure("InvalidResult", f"The node returned {type(result).__name__}, not a Result.")
+
+
+def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeType) -> StepContext:
+    wanted = referenced_nodes(node.get("config") or {}, node_type.expression_fields)
+    if wanted is not None and isinstance(claim.input, dict):
+        wanted |= set(claim.input) & set(graph.nodes)
+    finished = Step.objects.filter(
+        run_id=claim.run_id,
+        status__in=[StepStatus.SUCCEEDED, StepStatus.FAILED],
+        port__isnull=False,
+    )
+    if wanted is not None:
+        finished = finished.filter(node_id__in=wanted)
+    outputs = (
+        dict(finished.order_by("visit").values_list("node_id", "output")) if wanted != set() else {}
+    )
+    return StepContext(
+        run_id=str(claim.run_id),
+        node_id=claim.node_id,
+        visit=claim.visit,
+        attempt=claim.attempt,
+        workspace_id=claim.workspace_id,
+        expression_context=expression_context(
+            run=claim.run_meta, trigger=graph.input, nodes=outputs, input=claim.input
+        ),
+    )
+
+
+def _config(node_type: NodeType, config: dict, ctx: StepContext) -> Any:
+    """Render templates (not expression or raw fields), then parse the typed config."""
+    keep = set(node_type.expression_fields) | set(node_type.raw_fields)
+    rendered = {key: value if key in keep else ctx.render(value) for key, value in config.items()}
+    try:
+        return node_type.parse_config(rendered)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise NodeError(f"Invalid config after rendering: {problems}", type="ConfigError") from None

@@ -1,0 +1,255 @@
+"""A run's graph (cached per process: the snapshot never changes), its state
+as the scheduler sees it, and the application of a scheduler plan to rows.
+
+Everything here runs inside the caller's transaction, under the run lock.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from runtime import scheduler
+from runtime.context import step_input
+from runtime.engine.log import EventLog
+from runtime.models import EdgeState, Run, RunStatus, Step, StepStatus
+
+#: columns of the run row read under the lock (never the graph or the input)
+RUN_FIELDS = (
+    "id",
+    "status",
+    "event_seq",
+    "started_at",
+    "workflow_id",
+    "workspace_id",
+    "version_number",
+    "is_draft",
+    "usage",
+    "cost_usd",
+)
+_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class RunGraph:
+    """The immutable parts of a run: its graph snapshot, input and trigger."""
+
+    topology: scheduler.Topology
+    nodes: Mapping[str, Mapping[str, Any]]
+    input: Any
+
+    def retry(self, node_id: str) -> tuple[int, float, float]:
+        policy = self.nodes[node_id].get("retry") or {}
+        return (
+            int(policy.get("max_attempts") or 1),
+            float(policy.get("backoff_s") or 0),
+            float(policy.get("backoff_factor") or 2),
+        )
+
+    def backoff(self, node_id: str, attempt: int) -> float:
+        _max, base, factor = self.retry(node_id)
+        return base * factor ** max(attempt - 1, 0)
+
+
+_graphs: OrderedDict[Any, RunGraph] = OrderedDict()
+
+
+def graph_of(run_id: Any) -> RunGraph:
+    cached = _graphs.get(run_id)
+    if cached is None:
+        document, run_input = Run.objects.filter(pk=run_id).values_list("graph", "input").get()
+        cached = RunGraph(
+            scheduler.Topology.from_document(document),
+            {node["id"]: node for node in document.get("nodes", [])},
+            run_input,
+        )
+        _graphs[run_id] = cached
+        while len(_graphs) > _CACHE_SIZE:
+            _graphs.popitem(last=False)
+    return cached
+
+
+def lock_run(run_id: Any) -> Run:
+    """The run row, locked until the transaction ends (Postgres; SQLite's
+    IMMEDIATE transactions already serialise writers). Every transition takes
+    this lock first, then touches steps: one lock order, no deadlocks."""
+    return Run.objects.select_for_update().only(*RUN_FIELDS).get(pk=run_id)
+
+
+def save_run(run: Run, events: EventLog, **changes: Any) -> None:
+    """Write the transaction's events and the run's changed columns."""
+    run.event_seq = events.flush(run.event_seq)
+    for name, value in changes.items():
+        setattr(run, name, value)
+    Run.objects.filter(pk=run.pk).update(event_seq=run.event_seq, **changes)
+
+
+def load_state(run_id: Any) -> scheduler.State:
+    steps = Step.objects.filter(run_id=run_id).values_list("node_id", "visit", "status", "port")
+    edges = EdgeState.objects.filter(run_id=run_id).values_list("edge_id", "visit", "state")
+    return scheduler.State.of((scheduler.StepView(*row) for row in steps), edges)
+
+
+def outputs_of(run_id: Any, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Any]:
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = Step.objects.filter(run_id=run_id, node_id__in={node for node, _ in keys})
+    return {
+        (node, visit): output
+        for node, visit, output in rows.values_list("node_id", "visit", "output")
+        if (node, visit) in keys
+    }
+
+
+@dataclass
+class Applied:
+    dispatch: list[int]
+    #: the single queued step, created already claimed for inline continuation
+    inline: Step | None = None
+
+
+def apply_plan(
+    run: Run,
+    graph: RunGraph,
+    plan: scheduler.Plan,
+    state: scheduler.State,
+    events: EventLog,
+    now: datetime,
+    known_outputs: Mapping[tuple[str, int], Any],
+    *,
+    claim_single: bool = False,
+) -> Applied:
+    """Record the plan's edge states and create its steps (one multi-row
+    insert each). The unique (run, node, visit) constraint is the last line
+    of defence: a duplicate aborts the transaction instead of running twice."""
+    if plan.edges:
+        EdgeState.objects.bulk_create(
+            [EdgeState(run_id=run.pk, edge_id=e, visit=v, state=s) for e, v, s in plan.edges]
+        )
+    for edge_id, visit, value in plan.edges:
+        state.edges[(edge_id, visit)] = value
+    if not plan.steps:
+        return Applied([])
+    wanted = {key for step in plan.steps for key in step.inputs if key not in known_outputs}
+    outputs = {**known_outputs, **outputs_of(run.pk, wanted)}
+    queued = [s for s in plan.steps if s.status == scheduler.QUEUED]
+    inline = queued[0] if claim_single and len(queued) == 1 and plan.failed is None else None
+    rows = [_new_step(run, graph, step, outputs, now, step is inline) for step in plan.steps]
+    Step.objects.bulk_create(rows)
+    for step, row in zip(plan.steps, rows, strict=True):
+        state.steps[(step.node_id, step.visit)] = scheduler.StepView(
+            step.node_id, step.visit, row.status, step.port
+        )
+        events.step(
+            step.node_id, step.visit, row.status, attempt=row.attempts or None, error=row.error
+        )
+    inline_row = rows[plan.steps.index(inline)] if inline else None
+    dispatch = [r.pk for r in rows if r.status == StepStatus.QUEUED]
+    return Applied(dispatch, inline_row)
+
+
+def _new_step(
+    run: Run, graph: RunGraph, step: scheduler.NewStep, outputs: Mapping, now: datetime, claim: bool
+) -> Step:
+    row = Step(
+        run_id=run.pk,
+        node_id=step.node_id,
+        visit=step.visit,
+        status=step.status,
+        node_type=graph.nodes[step.node_id].get("type", ""),
+        port=step.port,
+    )
+    if step.status == scheduler.SKIPPED:
+        row.finished_at = now
+        return row
+    row.input = step_input([(node, outputs.get((node, visit))) for node, visit in step.inputs])
+    row.queued_at = now
+    if step.status == scheduler.FAILED:
+        row.error, row.finished_at = step.error, now
+        row.output = {"error": step.error} if step.port else None
+    elif claim:
+        from runtime.engine.transitions import lease_fields
+
+        row.status = StepStatus.RUNNING
+        row.attempts = 1
+        row.started_at = now
+        for name, value in lease_fields(now).items():
+            setattr(row, name, value)
+    else:
+        row.dispatched_at = now
+    return row
+
+
+def sink_outputs(run: Run, graph: RunGraph, state: scheduler.State) -> dict[str, Any]:
+    latest = scheduler.output_nodes(graph.topology, state)
+    found = outputs_of(run.pk, latest.items())
+    return {node: found.get((node, visit)) for node, visit in sorted(latest.items())}
+
+
+def settle(
+    run: Run, graph: RunGraph, state: scheduler.State, events: EventLog, now: datetime
+) -> dict:
+    """The run's status after a transition: running, waiting or succeeded (with output)."""
+    outcome = scheduler.outcome(state)
+    if outcome == scheduler.SUCCEEDED:
+        output = sink_outputs(run, graph, state)
+        events.run(RunStatus.SUCCEEDED)
+        return {"status": RunStatus.SUCCEEDED, "output": output, "finished_at": now}
+    status = RunStatus.WAITING if outcome == scheduler.WAITING else RunStatus.RUNNING
+    if run.status == status:
+        return {}
+    events.run(status)
+    return {"status": status, **({"started_at": now} if run.started_at is None else {})}
+
+
+def end_active_steps(run: Run, events: EventLog, now: datetime) -> None:
+    """Running and waiting steps are cancelled; queued and pending ones skipped."""
+    active = Step.objects.filter(run_id=run.pk, status__in=[s.value for s in _ACTIVE])
+    rows = list(active.values_list("pk", "node_id", "visit", "status"))
+    for status, new in (
+        (StepStatus.RUNNING, StepStatus.CANCELLED),
+        (StepStatus.WAITING, StepStatus.CANCELLED),
+        (StepStatus.QUEUED, StepStatus.SKIPPED),
+        (StepStatus.PENDING, StepStatus.SKIPPED),
+    ):
+        ids = [pk for pk, _n, _v, old in rows if old == status]
+        if ids:
+            Step.objects.filter(pk__in=ids, status=status).update(
+                status=new, finished_at=now, lease_token=None, lease_expires_at=None
+            )
+    for _pk, node_id, visit, old in rows:
+        new = (
+            StepStatus.CANCELLED
+            if old in (StepStatus.RUNNING, StepStatus.WAITING)
+            else StepStatus.SKIPPED
+        )
+        events.step(node_id, visit, new)
+
+
+_ACTIVE = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING)
+
+
+def fail(run: Run, error: dict[str, Any], events: EventLog, now: datetime) -> dict:
+    end_active_steps(run, events, now)
+    events.run(RunStatus.FAILED, error=error)
+    return {"status": RunStatus.FAILED, "error": error, "finished_at": now}
+
+
+def step_error(step: Step | None, node_id: str, visit: int) -> dict[str, Any]:
+    error = (step.error if step else None) or {}
+    return {
+        "node_id": node_id,
+        "visit": visit,
+        "type": error.get("type", "Error"),
+        "message": error.get("message", ""),
+    }
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "BATON_STEP_LEASE_S", 30))

@@ -1,0 +1,401 @@
+"""Every change of a step or run: a compare-and-set under the run-row lock,
+with its events, in one transaction; follow-ups dispatched on commit.
+
+A claim sets a fresh ``lease_token`` (the fencing token). Ending a step
+requires that token and status ``running``: a worker whose lease expired, or
+whose run was cancelled, updates zero rows and writes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from accounts import permissions
+from accounts.permissions import Action
+from runtime import scheduler
+from runtime.engine import clock, dispatch, plans
+from runtime.engine.log import EventLog
+from runtime.exceptions import RunConflict
+from runtime.models import RUN_FINISHED, Run, RunStatus, Step, StepStatus
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+#: a step whose worker vanished is re-run at least this many times in all
+#: (unless its retry policy allows more) before it fails for good
+WORKER_LOST_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A step this worker holds the lease of, with what running it needs."""
+
+    step_id: int
+    run_id: Any
+    node_id: str
+    visit: int
+    attempt: int
+    token: uuid.UUID
+    input: Any
+    wait: dict[str, Any] | None
+    run_meta: dict[str, Any]
+    workspace_id: Any
+    #: set by the sweeper: the write also requires the lease to have expired
+    #: before this instant, so a worker that renewed in time keeps its step
+    expired_before: datetime | None = None
+
+    @property
+    def resuming(self) -> bool:
+        return bool(self.wait and self.wait.get("resumed"))
+
+
+@dataclass(frozen=True)
+class Success:
+    output: Any
+    port: str = "out"
+    usage: dict[str, int] | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    reason: str
+    until: datetime | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Failure:
+    type: str
+    message: str
+    retryable: bool = False
+    #: infrastructure failures (worker lost) get at least WORKER_LOST_ATTEMPTS
+    infrastructure: bool = False
+
+
+Outcome = Success | Waiting | Failure
+
+
+def lease_fields(now: datetime) -> dict[str, Any]:
+    return {
+        "lease_token": uuid.uuid4(),
+        "lease_expires_at": now + timedelta(seconds=plans.lease_seconds()),
+        "worker": WORKER,
+    }
+
+
+def _run_meta(run: Run) -> dict[str, Any]:
+    return {
+        "id": str(run.pk),
+        "workflow_id": str(run.workflow_id),
+        "version": "draft" if run.is_draft else run.version_number,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+    }
+
+
+def _claim_of(run: Run, row: Step) -> Claim:
+    return Claim(
+        step_id=row.pk,
+        run_id=run.pk,
+        node_id=row.node_id,
+        visit=row.visit,
+        attempt=row.attempts,
+        token=row.lease_token,
+        input=row.input,
+        wait=row.wait,
+        run_meta=_run_meta(run),
+        workspace_id=run.workspace_id,
+    )
+
+
+# -- claim -----------------------------------------------------------------------
+
+
+def claim(step_id: int) -> Claim | None:
+    """Take a queued, due step: ``UPDATE ... WHERE status='queued'`` with a new
+    lease. None when someone else has it, it is not due, or it ended (a
+    duplicate delivery does nothing)."""
+    run_id = Step.objects.filter(pk=step_id).values_list("run_id", flat=True).first()
+    if run_id is None:
+        return None
+    with transaction.atomic():
+        run = plans.lock_run(run_id)
+        if run.status in RUN_FINISHED:
+            return None
+        now = clock.now()
+        lease = lease_fields(now)
+        claimed = (
+            Step.objects.filter(pk=step_id, status=StepStatus.QUEUED)
+            .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
+            .update(status=StepStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, **lease)
+        )
+        if not claimed:
+            return None
+        row = Step.objects.only("node_id", "visit", "attempts", "input", "wait", "lease_token").get(
+            pk=step_id
+        )
+        events = EventLog(run.pk, now)
+        events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=row.attempts)
+        changes: dict[str, Any] = {}
+        if run.status != RunStatus.RUNNING:
+            events.run(RunStatus.RUNNING)
+            changes = {
+                "status": RunStatus.RUNNING,
+                **({"started_at": now} if run.started_at is None else {}),
+            }
+        plans.save_run(run, events, **changes)
+        return _claim_of(run, row)
+
+
+def renew(claim: Claim) -> bool:
+    """Extend the lease; False means it was lost (expired and taken, or the run ended)."""
+    expires = clock.now() + timedelta(seconds=plans.lease_seconds())
+    return bool(
+        Step.objects.filter(
+            pk=claim.step_id, status=StepStatus.RUNNING, lease_token=claim.token
+        ).update(lease_expires_at=expires)
+    )
+
+
+# -- the end of an attempt ---------------------------------------------------------
+
+
+def finish(claim: Claim, outcome: Outcome, *, inline: bool = True) -> Claim | None:
+    """Record an attempt's outcome while holding its lease, decide what
+    follows under the run lock, and dispatch it on commit. Returns the single
+    ready successor, already claimed, for inline continuation."""
+    with transaction.atomic():
+        run = plans.lock_run(claim.run_id)
+        if run.status in RUN_FINISHED:
+            return None
+        now = clock.now()
+        events = EventLog(run.pk, now)
+        graph = plans.graph_of(run.pk)
+        changes: dict[str, Any] = {}
+        ended = _record(claim, outcome, graph, events, now, changes, run)
+        if ended is None:
+            return None
+        if ended is False:  # waiting or retrying: nothing follows yet
+            changes.update(plans.settle(run, graph, plans.load_state(run.pk), events, now))
+            plans.save_run(run, events, **changes)
+            return None
+        next_row = _follow(run, graph, claim, ended, events, now, changes, inline)
+        plans.save_run(run, events, **changes)
+    return _claim_of(run, next_row) if next_row is not None else None
+
+
+def _cas(claim: Claim, **values: Any) -> bool:
+    """The fenced write: only the lease holder of a running step changes it."""
+    values.setdefault("lease_token", None)
+    values.setdefault("lease_expires_at", None)
+    fenced = Step.objects.filter(
+        pk=claim.step_id, status=StepStatus.RUNNING, lease_token=claim.token
+    )
+    if claim.expired_before is not None:
+        fenced = fenced.filter(lease_expires_at__lt=claim.expired_before)
+    return bool(fenced.update(**values))
+
+
+def _record(
+    claim: Claim,
+    outcome: Outcome,
+    graph: plans.RunGraph,
+    events: EventLog,
+    now: datetime,
+    changes: dict,
+    run: Run,
+) -> tuple[str, Any] | bool | None:
+    """Write the outcome. Returns (port or None, output) when the step ended,
+    False when it waits or will retry, None when the lease was lost."""
+    if isinstance(outcome, Success):
+        if not _cas(
+            claim,
+            status=StepStatus.SUCCEEDED,
+            port=outcome.port,
+            output=outcome.output,
+            finished_at=now,
+            usage=outcome.usage or {},
+            cost_usd=outcome.cost_usd,
+        ):
+            return None
+        _add_usage(run, outcome, changes)
+        events.step(claim.node_id, claim.visit, StepStatus.SUCCEEDED, port=outcome.port)
+        return (outcome.port, outcome.output)
+    if isinstance(outcome, Waiting):
+        wait = {"reason": outcome.reason, "state": dict(outcome.state), "resumed": False}
+        if not _cas(claim, status=StepStatus.WAITING, wait=wait, due_at=outcome.until):
+            return None
+        until = outcome.until.isoformat() if outcome.until else None
+        events.step(
+            claim.node_id, claim.visit, StepStatus.WAITING, reason=outcome.reason, until=until
+        )
+        return False
+    return _record_failure(claim, outcome, graph, events, now)
+
+
+def _record_failure(
+    claim: Claim, failure: Failure, graph: plans.RunGraph, events: EventLog, now: datetime
+) -> tuple[str, Any] | bool | None:
+    max_attempts, _base, _factor = graph.retry(claim.node_id)
+    if failure.infrastructure:
+        max_attempts = max(max_attempts, WORKER_LOST_ATTEMPTS)
+    error = {"type": failure.type, "message": failure.message, "attempts": claim.attempt}
+    if failure.retryable and claim.attempt < max_attempts:
+        due = now + timedelta(seconds=graph.backoff(claim.node_id, claim.attempt))
+        if not _cas(
+            claim,
+            status=StepStatus.QUEUED,
+            error=error,
+            due_at=due,
+            queued_at=now,
+            dispatched_at=None,
+        ):
+            return None
+        events.step(
+            claim.node_id,
+            claim.visit,
+            StepStatus.QUEUED,
+            attempt=claim.attempt,
+            error=error,
+            due_at=due.isoformat(),
+        )
+        if due <= now:
+            _dispatch_now([claim.step_id], now)
+        return False
+    routed = graph.topology.has_error_route(claim.node_id)
+    port = scheduler.ERROR_PORT if routed else None
+    output = {"error": error} if routed else None
+    if not _cas(
+        claim, status=StepStatus.FAILED, error=error, port=port, output=output, finished_at=now
+    ):
+        return None
+    events.step(claim.node_id, claim.visit, StepStatus.FAILED, error=error, port=port)
+    return (port, output)
+
+
+def _add_usage(run: Run, outcome: Success, changes: dict) -> None:
+    if not outcome.usage and not outcome.cost_usd:
+        return
+    usage = dict(run.usage or {})
+    for key, value in (outcome.usage or {}).items():
+        usage[key] = int(usage.get(key, 0)) + int(value or 0)
+    changes["usage"] = usage
+    changes["cost_usd"] = round(float(run.cost_usd or 0) + float(outcome.cost_usd or 0), 8)
+
+
+def _follow(
+    run: Run,
+    graph: plans.RunGraph,
+    claim: Claim,
+    ended: tuple[str | None, Any],
+    events: EventLog,
+    now: datetime,
+    changes: dict,
+    inline: bool,
+) -> Step | None:
+    """Ask the scheduler what follows the ended step and apply it."""
+    state = plans.load_state(run.pk)
+    plan = scheduler.after(graph.topology, state, [(claim.node_id, claim.visit)])
+    known = {(claim.node_id, claim.visit): ended[1]}
+    applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=inline)
+    if plan.failed is not None:
+        node_id, visit = plan.failed
+        failed = Step.objects.filter(run_id=run.pk, node_id=node_id, visit=visit).first()
+        changes.update(plans.fail(run, plans.step_error(failed, node_id, visit), events, now))
+        return None
+    changes.update(plans.settle(run, graph, state, events, now))
+    others = [pk for pk in applied.dispatch if applied.inline is None or pk != applied.inline.pk]
+    dispatch.on_commit(others)
+    return applied.inline
+
+
+def _dispatch_now(step_ids: list[int], now: datetime) -> None:
+    Step.objects.filter(pk__in=step_ids).update(dispatched_at=now)
+    dispatch.on_commit(step_ids)
+
+
+# -- waits, cancel ----------------------------------------------------------------
+
+
+def resume_step(
+    step_id: int, *, state: dict[str, Any] | None = None, due_by: datetime | None = None
+) -> bool:
+    """A waiting step becomes queued again; its node's ``resume()`` runs next.
+    With ``due_by``, only if its timer is due by then (the tick)."""
+    run_id = Step.objects.filter(pk=step_id).values_list("run_id", flat=True).first()
+    if run_id is None:
+        return False
+    with transaction.atomic():
+        run = plans.lock_run(run_id)
+        if run.status in RUN_FINISHED:
+            return False
+        row = Step.objects.filter(pk=step_id, status=StepStatus.WAITING).first()
+        if row is None or (due_by is not None and (row.due_at is None or row.due_at > due_by)):
+            return False
+        now = clock.now()
+        wait = dict(row.wait or {})
+        wait["state"] = {**(wait.get("state") or {}), **(state or {})}
+        wait["resumed"] = True
+        updated = Step.objects.filter(pk=step_id, status=StepStatus.WAITING).update(
+            status=StepStatus.QUEUED, wait=wait, due_at=None, queued_at=now, dispatched_at=now
+        )
+        if not updated:
+            return False
+        events = EventLog(run.pk, now)
+        events.step(row.node_id, row.visit, StepStatus.QUEUED, resumed=True)
+        changes: dict[str, Any] = {}
+        if run.status != RunStatus.RUNNING:
+            events.run(RunStatus.RUNNING)
+            changes["status"] = RunStatus.RUNNING
+        plans.save_run(run, events, **changes)
+        dispatch.on_commit([step_id])
+        return True
+
+
+def cancel_run(user: Any, run: Run) -> Run:
+    permissions.check(user, Action.RUN, run)
+    with transaction.atomic():
+        locked = plans.lock_run(run.pk)
+        if locked.status in RUN_FINISHED:
+            raise RunConflict(
+                f"The run has already {locked.status}; it cannot be cancelled.",
+                status_now=locked.status,
+            )
+        now = clock.now()
+        events = EventLog(locked.pk, now)
+        plans.end_active_steps(locked, events, now)
+        events.run(RunStatus.CANCELLED, cancelled_by=getattr(user, "pk", None))
+        plans.save_run(locked, events, status=RunStatus.CANCELLED, finished_at=now)
+    return Run.objects.get(pk=run.pk)
+
+
+# -- recovery (the sweeper) ----------------------------------------------------------
+
+
+def recover_expired(step_id: int, now: datetime) -> bool:
+    """A running step whose lease expired lost its worker: count the attempt
+    as failed (retryable) and let the retry policy decide; the old worker's
+    token no longer matches, so whatever it still writes is refused."""
+    row = (
+        Step.objects.filter(pk=step_id, status=StepStatus.RUNNING, lease_expires_at__lt=now)
+        .select_related("run")
+        .first()
+    )
+    if row is None:
+        return False
+    failure = Failure(
+        "WorkerLost",
+        "The worker running this step stopped before finishing it.",
+        retryable=True,
+        infrastructure=True,
+    )
+    claim = dataclasses.replace(_claim_of(row.run, row), expired_before=now)
+    finish(claim, failure, inline=False)
+    return not Step.objects.filter(pk=step_id, lease_token=row.lease_token).exists()

@@ -1,0 +1,24 @@
+"""Celery tasks: ids in, a service call, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(
+    name="runtime.execute_step", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def execute_step(step_id: int) -> None:
+    """Claim step ``step_id`` and run it (and any single ready successor).
+    A duplicate or late delivery finds the step claimed or ended and does nothing."""
+    from runtime.engine.execute import execute_step as run
+
+    run(step_id)
+
+
+@shared_task(name="runtime.tick", ignore_result=True)
+def tick() -> None:
+    """Wake due timers and retries, re-send lost messages, recover expired leases."""
+    from runtime.engine.sweeper import tick as sweep
+
+    sweep()

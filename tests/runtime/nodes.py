@@ -1,0 +1,46 @@
+"""Node types used only by the engine tests (registered once, on import)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from builder.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Result
+from builder.nodes.registry import registry
+
+
+class FlakyConfig(NodeConfig):
+    fail_attempts: int = 1
+    retryable: bool = True
+
+
+class SleepConfig(NodeConfig):
+    seconds: float = 1.0
+
+
+class Flaky(NodeType):
+    """Fails its first ``fail_attempts`` attempts, then returns its attempt number."""
+
+    key = "test.flaky"
+    Config = FlakyConfig
+
+    def run(self, ctx: NodeContext, config: FlakyConfig, input: Any) -> Result:
+        if ctx.attempt <= config.fail_attempts:
+            raise NodeError(
+                f"attempt {ctx.attempt} failed", type="Flaky", retryable=config.retryable
+            )
+        return Result({"attempt": ctx.attempt, "key": ctx.idempotency_key})
+
+
+class Sleep(NodeType):
+    key = "test.sleep"
+    Config = SleepConfig
+
+    def run(self, ctx: NodeContext, config: SleepConfig, input: Any) -> Result:
+        time.sleep(config.seconds)
+        return Result({"slept": config.seconds})
+
+
+for node_type in (Flaky, Sleep):
+    if registry.get(node_type.key) is None:
+        registry.register(node_type)
