@@ -20,6 +20,7 @@ from tests.integrations.fake_providers import (
     CANARY,
     FakeAnthropic,
     FakeOpenAI,
+    assert_no_canary_logged,
     reply,
     serving,
     stall,
@@ -57,6 +58,11 @@ def failure(key: str, workspace: Any, config: dict[str, Any]) -> NodeError:
     with pytest.raises(NodeError) as caught:
         run_node(key, workspace, config)
     return caught.value
+
+
+@pytest.fixture(autouse=True)
+def _no_canary_in_logs(caplog):
+    yield from assert_no_canary_logged(caplog)
 
 
 @pytest.fixture

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.integrations.fake_providers import FakeAnthropic, FakeOpenAI, serving
+from tests.integrations.fake_providers import (
+    FakeAnthropic,
+    FakeOpenAI,
+    assert_no_canary_logged,
+    serving,
+)
 
 
 @pytest.fixture
@@ -18,3 +23,8 @@ def openai_server(settings: Any) -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def anthropic_server(settings: Any) -> Iterator[FakeAnthropic]:
     yield from serving(FakeAnthropic(), settings)
+
+
+@pytest.fixture(autouse=True)
+def _no_canary_in_logs(caplog: Any) -> Iterator[None]:
+    yield from assert_no_canary_logged(caplog)

@@ -9,6 +9,7 @@ A server answers from a queue of behaviours (``reply``, ``status``,
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import deque
@@ -225,3 +226,12 @@ def serving(provider: FakeProvider, settings: Any) -> Iterator[FakeProvider]:
         yield provider
     finally:
         provider.stop()
+
+
+def assert_no_canary_logged(caplog: Any) -> Iterator[None]:
+    """Body of an autouse fixture: no log line of the test holds the canary."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    leaked = [r.getMessage() for r in caplog.records if CANARY in r.getMessage()]
+    leaked += [r.exc_text for r in caplog.records if r.exc_text and CANARY in r.exc_text]
+    assert not leaked, f"the canary secret was logged: {leaked[:3]}"
