@@ -6,9 +6,10 @@ import {
   MiniMap,
   ReactFlow,
   SelectionMode,
+  useNodesInitialized,
   type OnSelectionChangeParams,
 } from "@xyflow/react";
-import { useCallback, type DragEvent } from "react";
+import { useCallback, useEffect, useRef, type DragEvent } from "react";
 import { isBatonNode, type FlowEdge, type FlowNode } from "../lib/graph";
 import { statusMeta } from "../lib/status";
 import {
@@ -50,6 +51,15 @@ export function Canvas() {
   const edges = useEditor((s) => s.edges);
   const readOnly = useEditor((s) => s.readOnly);
   const flow = useEditor((s) => s.flow);
+  const initialized = useNodesInitialized();
+  const fitted = useRef(false);
+
+  // Fit once the nodes have their real sizes (the fitView prop can run before the layout settles).
+  useEffect(() => {
+    if (!initialized || !flow || fitted.current) return;
+    fitted.current = true;
+    requestAnimationFrame(() => void flow.fitView({ padding: 0.15, maxZoom: 1 }));
+  }, [initialized, flow]);
 
   const onDragOver = useCallback((event: DragEvent) => {
     if (!event.dataTransfer.types.includes(NODE_DRAG_TYPE)) return;

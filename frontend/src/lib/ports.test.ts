@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CATALOG } from "./fixtures";
 import { portsFor, portTone } from "./ports";
+import type { JSONObject } from "./types";
 
 describe("port derivation", () => {
   it("adds the error port to non-trigger nodes", () => {
@@ -18,7 +19,7 @@ describe("port derivation", () => {
   });
 
   it("derives classify ports from category names", () => {
-    const config = { categories: [{ name: "spam" }, { name: "ham", description: "fine" }, { description: "no name" }] };
+    const config = { categories: [{ name: "spam" }, { name: "ham", description: "fine" }, { description: "no name" }] } as unknown as JSONObject;
     expect(portsFor(CATALOG.get("ai.classify"), config)).toEqual(["spam", "ham", "error"]);
   });
 

@@ -10,7 +10,7 @@ export interface StatusMeta {
 }
 
 export const STATUS_META: Record<string, StatusMeta> = {
-  pending: { label: "Pending", icon: "○", color: "var(--status-queued)" },
+  pending: { label: "Pending", icon: "○", color: "var(--status-pending, var(--status-queued))" },
   queued: { label: "Queued", icon: "◷", color: "var(--status-queued)" },
   running: { label: "Running", icon: "▶", color: "var(--status-running)" },
   waiting: { label: "Waiting", icon: "⏸", color: "var(--status-waiting)" },

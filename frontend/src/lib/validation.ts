@@ -1,31 +1,56 @@
 /** Client-side checks, run as the user types: each node's config against
- * its type's JSON Schema (ajv), and the structural rules that can be seen
- * without the server (unknown type, missing port, no trigger). The server's
- * `/validate/` stays the authority; these only make feedback immediate. */
-import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
+ * its type's JSON Schema, and the structural rules that can be seen without
+ * the server (unknown type, missing port, no trigger). The server's
+ * `/validate/` stays the authority; these only make feedback immediate.
+ *
+ * The validator is @cfworker/json-schema, an interpreter: the page's
+ * Content-Security-Policy (script-src 'self', no 'unsafe-eval') forbids the
+ * generated code that ajv compiles schemas into. */
+import { Validator, type OutputUnit } from "@cfworker/json-schema";
 import { isValidNodeId } from "./ids";
 import { DEFAULT_PORT, portsFor } from "./ports";
-import type { Catalog, GraphDocument, GraphEdge, GraphNode, Issue, JSONValue } from "./types";
+import type { Catalog, GraphDocument, GraphEdge, GraphNode, Issue } from "./types";
 
-let ajv: Ajv2020 | null = null;
-const compiled = new Map<string, ValidateFunction | null>();
+const validators = new Map<string, Validator | null>();
 
-function compile(key: string, schema: object): ValidateFunction | null {
-  if (compiled.has(key)) return compiled.get(key)!;
-  ajv ??= new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-  let fn: ValidateFunction | null = null;
+function validatorFor(key: string, schema: object): Validator | null {
+  if (validators.has(key)) return validators.get(key)!;
+  let validator: Validator | null = null;
   try {
-    fn = ajv.compile(schema);
+    validator = new Validator(schema as never, "2020-12", false);
   } catch {
-    fn = null; // a schema ajv cannot compile is left to the server
+    validator = null; // a schema the client cannot read is left to the server
   }
-  compiled.set(key, fn);
-  return fn;
+  validators.set(key, validator);
+  return validator;
 }
 
-function valueAt(root: unknown, pointer: string): unknown {
+/** Keywords that only say "something below failed"; the leaf error says what. */
+const CONTAINER_KEYWORDS = new Set([
+  "properties", "items", "prefixItems", "additionalItems", "$ref", "$dynamicRef", "anyOf", "oneOf", "allOf",
+  "if", "then", "else", "not", "additionalProperties", "patternProperties", "unevaluatedProperties",
+  "unevaluatedItems", "dependentSchemas", "contains", "propertyNames",
+]);
+
+function pointerParts(location: string): string[] {
+  return location
+    .replace(/^#/, "")
+    .split("/")
+    .slice(1)
+    .map((part) => {
+      let text = part;
+      try {
+        text = decodeURIComponent(part);
+      } catch {
+        /* keep as is */
+      }
+      return text.replace(/~1/g, "/").replace(/~0/g, "~");
+    });
+}
+
+function valueAt(root: unknown, parts: string[]): unknown {
   let value: any = root;
-  for (const part of pointer.split("/").slice(1)) value = value?.[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+  for (const part of parts) value = value?.[part];
   return value;
 }
 
@@ -33,23 +58,29 @@ function isTemplate(value: unknown): boolean {
   return typeof value === "string" && value.includes("{{");
 }
 
-function errorField(error: ErrorObject): string {
-  const parts = error.instancePath.split("/").slice(1);
-  if (error.keyword === "required") parts.push(String(error.params.missingProperty));
-  if (error.keyword === "additionalProperties") parts.push(String(error.params.additionalProperty));
-  return ["config", ...parts].join(".");
-}
-
-function errorMessage(error: ErrorObject): string {
-  switch (error.keyword) {
+function plainMessage(unit: OutputUnit): string {
+  const text = unit.error;
+  switch (unit.keyword) {
     case "required":
       return "is required";
-    case "additionalProperties":
+    case "false":
       return "is not a setting of this node type";
-    case "enum":
-      return `must be one of: ${(error.params.allowedValues as unknown[]).join(", ")}`;
+    case "type": {
+      const expected = /Expected "([^"]+)"/.exec(text)?.[1];
+      return expected ? `must be ${expected === "integer" ? "a whole number" : `a ${expected}`}` : "has the wrong type";
+    }
+    case "enum": {
+      const list = /any of (\[.*\])/.exec(text)?.[1];
+      try {
+        return `must be one of: ${(JSON.parse(list ?? "[]") as unknown[]).join(", ")}`;
+      } catch {
+        return "is not one of the allowed values";
+      }
+    }
+    case "minLength":
+      return /\(0 </.test(text) ? "must not be empty" : text.replace(/^String/, "is");
     default:
-      return error.message ?? "is invalid";
+      return text.replace(/^Instance /, "value ").replace(/\.$/, "");
   }
 }
 
@@ -58,18 +89,27 @@ function errorMessage(error: ErrorObject): string {
 export function configIssues(node: GraphNode, catalog: Catalog): Issue[] {
   const type = catalog.get(node.type);
   if (!type) return [];
-  const fn = compile(`${type.key}@${type.version}`, type.config_schema ?? {});
+  const validator = validatorFor(`${type.key}@${type.version}`, type.config_schema ?? {});
   const config = node.config ?? {};
-  if (!fn || fn(config)) return [];
+  if (!validator) return [];
+  const result = validator.validate(config);
+  if (result.valid) return [];
   const seen = new Set<string>();
   const issues: Issue[] = [];
-  for (const error of fn.errors ?? []) {
-    if (["anyOf", "oneOf", "if"].includes(error.keyword)) continue;
-    if (isTemplate(valueAt(config, error.instancePath))) continue;
-    const field = errorField(error);
+  for (const unit of result.errors) {
+    if (CONTAINER_KEYWORDS.has(unit.keyword)) continue;
+    // An optional field is `anyOf [T, null]`: "expected null" only restates the other branch.
+    if (unit.keyword === "type" && /Expected "null"/.test(unit.error)) continue;
+    const parts = pointerParts(unit.instanceLocation);
+    if (isTemplate(valueAt(config, parts))) continue;
+    if (unit.keyword === "required") {
+      const missing = /property "([^"]+)"/.exec(unit.error)?.[1];
+      if (missing) parts.push(missing);
+    }
+    const field = ["config", ...parts].join(".");
     if (seen.has(field)) continue;
     seen.add(field);
-    issues.push({ node_id: node.id, field, message: errorMessage(error), level: "error", source: "client" });
+    issues.push({ node_id: node.id, field, message: plainMessage(unit), level: "error", source: "client" });
   }
   return issues;
 }
@@ -163,4 +203,3 @@ export function checkImport(value: unknown, catalog: Catalog): { doc?: GraphDocu
   return { doc, errors: [] };
 }
 
-export type { JSONValue };

@@ -1,0 +1,86 @@
+"""Browser fixtures: real Chromium through Playwright against a live server.
+
+The canvas must have been built (`make frontend`, i.e. `npm run build --prefix
+frontend`): these tests drive the production bundle in static/canvas/.
+
+Set BATON_BROWSER_BASE_URL to point the tests at an already running server
+(`make run`) instead of pytest-django's live server; its demo users must exist.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = os.environ.get("BATON_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BUNDLE = Path(__file__).resolve().parents[2] / "static" / "canvas" / "canvas.js"
+DEMO_PASSWORD = "baton-demo"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        _missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    if not BUNDLE.exists():
+        _missing("the canvas is not built: run `npm ci && npm run build` in frontend/")
+    # Playwright's sync API runs an event loop in this thread; Django's
+    # async-safety check would otherwise refuse the ORM calls of fixtures.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def base_url(request: pytest.FixtureRequest) -> str:
+    external = os.environ.get("BATON_BROWSER_BASE_URL")
+    if external:
+        return external.rstrip("/")
+    live_server = request.getfixturevalue("live_server")
+    from django.core.management import call_command
+
+    call_command("seed_demo", verbosity=0)
+    return live_server.url
+
+
+@pytest.fixture
+def context(browser: Any, tmp_path: Path) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def login(context: Any, base_url: str, username: str) -> Any:
+    """A page signed in as `username` (a demo user), showing the workflow list."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors  # checked by the tests: the canvas must not throw
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page
