@@ -165,3 +165,44 @@ def page_requires(action: Action | str, lookup: Any) -> Any:
         return wrapper
 
     return decorator
+
+
+# -- approval tasks (added by the approvals app, issue 7) ------------------------
+# A task (approvals.models.ApprovalTask) names who may decide it: roles and
+# usernames, widened by escalation (``current_roles()``, ``current_users()``).
+
+
+def is_task_assignee(user: Any, task: Any) -> bool:
+    """Named on the task, holding one of its roles, or a workspace admin."""
+    roles = roles_in(user, task.workspace_id)
+    if not roles:
+        return False
+    return (
+        user.get_username() in task.current_users()
+        or bool(roles & set(task.current_roles()))
+        or Role.ADMIN in roles
+    )
+
+
+def task_refusal(user: Any, task: Any) -> str | None:
+    """Why ``user`` may not decide ``task`` (in words for the reviewer), or None."""
+    if Action.APPROVE not in rights_in(user, task.workspace_id):
+        return "Your role in this workspace does not let you decide approvals."
+    if not is_task_assignee(user, task):
+        return "This approval is assigned to other people."
+    if not task.allow_self_approval and not may_decide_own(user, task.started_by_id):
+        return "You started this run, so someone else has to decide this approval."
+    return None
+
+
+def check_decide_task(user: Any, task: Any) -> None:
+    """NotVisible for non-members, NotAllowed (with the reason) otherwise."""
+    if not is_member(user, task.workspace_id):
+        raise NotVisible
+    reason = task_refusal(user, task)
+    if reason is not None:
+        raise NotAllowed(reason)
+
+
+def may_decide_task(user: Any, task: Any) -> bool:
+    return is_member(user, task.workspace_id) and task_refusal(user, task) is None
