@@ -716,8 +716,23 @@ def _guarded(where: _Where, operation: Callable[..., Any], *args: Any) -> Any:
     except ExpressionError as exc:
         raise ExpressionError(f"{exc.message} (in `{where}`)") from None
     except _RUNTIME_ERRORS as exc:
-        reason = str(exc) or type(exc).__name__
-        raise ExpressionError(f"{reason} (in `{where}`)") from None
+        raise ExpressionError(f"{_reason(exc)} (in `{where}`)") from None
+
+
+def _reason(exc: BaseException) -> str:
+    """A user-facing reason for a Python error raised by an operation."""
+    for kind, reason in _REASONS.items():
+        if isinstance(exc, kind):
+            return reason
+    return str(exc) or type(exc).__name__
+
+
+_REASONS: dict[type[BaseException], str] = {
+    ZeroDivisionError: "division by zero",
+    OverflowError: "the number is too large",
+    RecursionError: "the value is nested too deeply (recursion limit reached)",
+    MemoryError: "the result does not fit in memory",
+}
 
 
 _FRIENDLY_NAMES: dict[type[ast.AST], str] = {
@@ -970,8 +985,7 @@ class Expression:
         except ExpressionError:
             raise
         except _RUNTIME_ERRORS as exc:
-            reason = str(exc) or type(exc).__name__
-            raise ExpressionError(f"evaluation failed: {reason}") from None
+            raise ExpressionError(f"evaluation failed: {_reason(exc)}") from None
 
 
 def parse_expression(source: str) -> Expression:
@@ -1071,7 +1085,13 @@ def template_parts(text: str) -> tuple[str | Expression, ...]:
     ExpressionError naming the first part that does not parse."""
     if "{{" not in text:
         return (text,)
+    if len(text) > _CACHED_TEMPLATE_LENGTH:
+        return _template_parts_cached.__wrapped__(text)
     return _template_parts_cached(text)
+
+
+_CACHED_TEMPLATE_LENGTH = 65_536
+"""Longer templates are parsed each time rather than held in the cache."""
 
 
 @functools.lru_cache(maxsize=512)

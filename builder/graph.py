@@ -981,7 +981,8 @@ class _Checker:
                 _index, scope = self.place(edge)
                 message = f"{scope.label} leads into the trigger '{edge.target}'; triggers start runs and take no incoming edges."
                 self.error(scope, "target", message, "edge_into_trigger")
-        if not triggers and not self.unknown_trigger_types:
+        nodes_unreadable = any(issue.field in ("", "nodes") for issue in self.errors)
+        if not triggers and not self.unknown_trigger_types and not nodes_unreadable:
             message = "The graph has no trigger node; add one (such as trigger.manual) so that runs can start."
             self.error(root, "nodes", message, "no_trigger")
 
