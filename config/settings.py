@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "runtime",
     "integrations",
     "triggers",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -119,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "approvals.context_processors.inbox",
             ],
         },
     },

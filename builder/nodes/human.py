@@ -1,17 +1,21 @@
 """``human.approval``: a person reviews, may edit, and approves or rejects.
 
-Only the declaration lives here for now (config, ports, output); the
-approval task, its notifications and its decision API arrive with the
-approvals work, so this type has no ``run`` yet.
+The node never touches models: it talks to an :class:`ApprovalDesk`, which
+the ``approvals`` app installs when Django starts (``approvals.desk``). The
+desk turns an :class:`ApprovalRequest` into a task row; the step then waits
+(``Wait(reason="approval")``), holding no worker, until a decision or the
+time limit resumes it. Because the task is a row, a restart loses nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from builder.nodes.base import NodeConfig, NodeType
+from builder.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Result, Wait
 from builder.nodes.data import check_json_schema, invalid
 from builder.nodes.registry import registry
 
@@ -164,7 +168,9 @@ class Approval(NodeType):
                 "description": "How the step ended.",
             },
             "decided_by": {
-                "description": "Who decided: the approving or rejecting people's usernames."
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Who decided: the approving or rejecting people's usernames (empty for a timeout or an automatic approval).",
             },
             "comment": {"type": "string", "description": "The reviewer's comment."},
             "data": {
@@ -173,7 +179,119 @@ class Approval(NodeType):
             },
             "changes": {
                 "type": "object",
-                "description": "Only the fields the reviewer changed, with their new values.",
+                "description": "Only the fields the reviewer changed: {field: {from, to}}.",
+            },
+            "automatic": {
+                "type": "boolean",
+                "description": "True when auto_approve_if approved the step without a person.",
             },
         },
     }
+
+    def run(self, ctx: NodeContext, config: ApprovalConfig, input: Any) -> Result | Wait:
+        # The engine has rendered every template in the config (the field
+        # defaults included) except auto_approve_if, a bare expression.
+        request = approval_request(config)
+        if config.auto_approve_if and ctx.evaluate(config.auto_approve_if):
+            return Result(desk().approve_automatically(ctx, request), port="approved")
+        ticket = desk().open(ctx, request)
+        return Wait(reason="approval", until=ticket.due_at, state={"task": ticket.task_id})
+
+    def resume(
+        self, ctx: NodeContext, config: ApprovalConfig, input: Any, state: Mapping[str, Any]
+    ) -> Result | Wait:
+        """Woken by a decision or by the time limit: the task row says which."""
+        task_id = str(state.get("task") or "")
+        ending = desk().conclude(task_id)
+        if isinstance(ending, Ticket):  # still open: woken early, wait again
+            return Wait(reason="approval", until=ending.due_at, state={"task": task_id})
+        port, output = ending
+        return Result(output, port=port)
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What a reviewer is asked, rendered from the config at run time."""
+
+    title: str
+    instructions: str
+    data: Any
+    #: the JSON Schema of the editable fields, defaults rendered
+    fields: dict[str, Any]
+    #: the proposed values: each field's rendered default
+    proposal: dict[str, Any]
+    roles: list[str]
+    users: list[str]
+    required_approvals: int
+    allow_self_approval: bool
+    timeout_s: float | None
+    escalate_after_s: float | None
+    escalate_roles: list[str]
+    escalate_users: list[str]
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An open task: its id and when the step must wake without a decision."""
+
+    task_id: str
+    due_at: Any = None
+
+
+class ApprovalDesk(Protocol):
+    def open(self, ctx: NodeContext, request: ApprovalRequest) -> Ticket:
+        """Create the task for this step visit (the same one on a retry)."""
+        ...
+
+    def approve_automatically(self, ctx: NodeContext, request: ApprovalRequest) -> dict[str, Any]:
+        """Record an automatic approval; return the step's output."""
+        ...
+
+    def conclude(self, task_id: str) -> tuple[str, dict[str, Any]] | Ticket:
+        """(port, output) once decided or timed out; the open Ticket otherwise."""
+        ...
+
+
+_desk: ApprovalDesk | None = None
+
+
+def install_desk(new_desk: ApprovalDesk | None) -> None:
+    global _desk
+    _desk = new_desk
+
+
+def desk() -> ApprovalDesk:
+    if _desk is None:
+        raise NodeError("Approval steps need the approvals app.", type="NotSupported")
+    return _desk
+
+
+def proposal_of(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The proposed values of the editable fields: each property's default."""
+    properties = fields.get("properties") if isinstance(fields, Mapping) else None
+    if not isinstance(properties, Mapping):
+        return {}
+    return {
+        name: spec["default"]
+        for name, spec in properties.items()
+        if isinstance(spec, Mapping) and "default" in spec
+    }
+
+
+def approval_request(config: ApprovalConfig) -> ApprovalRequest:
+    escalate = config.escalate_to
+    return ApprovalRequest(
+        title=config.title,
+        instructions=config.instructions,
+        data=config.data,
+        fields=dict(config.fields),
+        proposal=proposal_of(config.fields),
+        roles=list(config.assignees.roles),
+        users=list(config.assignees.users),
+        required_approvals=config.required_approvals,
+        allow_self_approval=config.allow_self_approval,
+        timeout_s=config.timeout_s,
+        escalate_after_s=config.escalate_after_s,
+        escalate_roles=list(escalate.roles) if escalate else [],
+        escalate_users=list(escalate.users) if escalate else [],
+    )
