@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("builder.api.urls")),
     path("", include("runtime.api.urls")),
     path("", include("integrations.api.urls")),
+    path("", include("approvals.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("runtime.urls")),
     path("", include("integrations.urls")),
+    path("", include("approvals.urls")),
     path("", include("builder.urls")),
 ]
 
