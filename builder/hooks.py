@@ -1,5 +1,12 @@
-"""Where webhook URLs come from. Webhook triggers register hooks when the
-runtime's trigger support lands; until then a workflow has none."""
+"""Small registries through which other apps extend the builder without the
+builder importing them.
+
+- ``register(provider)``: webhook URLs of a workflow (the workflow API's
+  ``hooks`` list); the triggers app registers its provider.
+- ``on_publish(receiver)``: called as ``receiver(workflow, version)`` inside
+  the transaction that makes ``version`` the published one, so triggers
+  (webhook hooks, schedules, event subscriptions) go live with it or not at all.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,24 @@ from collections.abc import Callable
 from typing import Any
 
 _providers: list[Callable[[Any], list[dict[str, str]]]] = []
+_publish_receivers: list[Callable[[Any, Any], None]] = []
 
 
 def register(provider: Callable[[Any], list[dict[str, str]]]) -> None:
-    _providers.append(provider)
+    if provider not in _providers:
+        _providers.append(provider)
 
 
 def urls_for(workflow: Any) -> list[dict[str, str]]:
     return [hook for provider in _providers for hook in provider(workflow)]
+
+
+def on_publish(receiver: Callable[[Any, Any], None]) -> None:
+    if receiver not in _publish_receivers:
+        _publish_receivers.append(receiver)
+
+
+def published(workflow: Any, version: Any) -> None:
+    """Tell every receiver that ``version`` is now ``workflow``'s published one."""
+    for receiver in _publish_receivers:
+        receiver(workflow, version)

@@ -21,6 +21,7 @@ from accounts import audit, permissions
 from accounts.models import Workspace
 from accounts.permissions import Action
 from builder import graph as graph_doc
+from builder import hooks
 from builder.exceptions import GraphRejected, GraphTooLarge, StaleRevision
 from builder.models import Workflow, WorkflowVersion
 from builder.nodes import registry
@@ -212,6 +213,7 @@ def create_version(
     )
     Workflow.objects.filter(pk=locked.pk).update(published_version=version)
     workflow.published_version = version
+    hooks.published(workflow, version)
     return version
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("", include("runtime.urls")),
+    path("", include("triggers.urls")),
     path("", include("integrations.urls")),
     path("", include("approvals.urls")),
     path("", include("builder.urls")),

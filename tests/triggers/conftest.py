@@ -48,5 +48,16 @@ def run_node(key: str, ctx: Ctx, config: dict[str, Any], input: Any = None) -> A
 
 
 @pytest.fixture
+def engine(transactional_db: Any) -> Any:
+    """Steps run eagerly when the dispatching transaction commits, through the
+    same on_commit -> execute_step path as with a broker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def ctx(workspace) -> Ctx:
     return Ctx(workspace_id=workspace.pk)
