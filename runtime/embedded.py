@@ -1,7 +1,96 @@
-"""The in-process worker and scheduler of embedded mode (filled in by the runtime)."""
+"""Embedded mode (no BATON_REDIS_URL): the worker and the scheduler run as
+threads of the web process, on the same code path as distributed mode.
+
+- The worker is a Celery ``WorkController`` with the solo pool consuming the
+  ``memory://`` broker in a background thread (about 0.6 ms a task here; the
+  threads pool stalls on ``memory://``). Steps dispatched by any thread of the
+  process land in its queue.
+- The scheduler thread runs the sweeper tick (``runtime.engine.sweeper``)
+  once at start-up (recovering whatever a previous process left running) and
+  then every ``BATON_TICK_S`` seconds (0.5 by default): due timers and
+  retries, lost messages, expired leases.
+"""
 
 from __future__ import annotations
 
+import logging
+import socket
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+log = logging.getLogger(__name__)
+
+_started = threading.Event()
+_stop = threading.Event()
+_threads: list[threading.Thread] = []
+_worker: Any = None
+
 
 def start() -> None:
-    """Start the embedded worker and scheduler threads."""
+    """Start the embedded worker and scheduler threads (once per process)."""
+    if _started.is_set():
+        return
+    _started.set()
+    _stop.clear()
+    _start_thread("baton-worker", _run_worker)
+    _start_thread("baton-scheduler", _run_scheduler)
+
+
+def stop(timeout: float = 5.0) -> None:
+    """Stop both threads (used by tests and on shutdown)."""
+    _stop.set()
+    if _worker is not None:
+        _worker.stop(in_sighandler=False)
+    for thread in _threads:
+        thread.join(timeout)
+    _threads.clear()
+    _started.clear()
+
+
+def _start_thread(name: str, target: Any) -> None:
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    thread.start()
+    _threads.append(thread)
+
+
+def _run_worker() -> None:
+    global _worker
+    from celery.worker import WorkController
+
+    from config.celery import app
+
+    # kombu's in-memory transport polls its queue once a second by default.
+    options = dict(app.conf.broker_transport_options or {})
+    options.setdefault("polling_interval", 0.001)
+    app.conf.broker_transport_options = options
+    _worker = WorkController(
+        app=app,
+        hostname=f"embedded@{socket.gethostname()}",
+        pool_cls="solo",
+        concurrency=1,
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+        optimization="fair",
+    )
+    try:
+        _worker.start()
+    except Exception:
+        log.exception("the embedded worker stopped")
+
+
+def _run_scheduler() -> None:
+    from runtime.engine import sweeper
+
+    interval = float(getattr(settings, "BATON_TICK_S", 0.5))
+    while not _stop.is_set():
+        close_old_connections()
+        try:
+            sweeper.tick()
+        except Exception:
+            log.exception("the embedded scheduler tick failed")
+        _stop.wait(interval)
+    close_old_connections()

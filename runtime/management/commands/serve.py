@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-worker", action="store_true", help="Do not start the embedded worker.")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="Do not start the embedded worker."
+        )
 
     def handle(self, *args, host: str, port: int, no_worker: bool, **options) -> None:
         import uvicorn
@@ -32,9 +34,13 @@ class Command(BaseCommand):
 
             embedded_runtime.start()
         self.stdout.write(self.style.SUCCESS(f"Baton is serving on http://{host}:{port}/"))
-        self.stdout.write(f"Mode: {settings.BATON_MODE}{' (web + worker + scheduler)' if embedded else ''}")
+        self.stdout.write(
+            f"Mode: {settings.BATON_MODE}{' (web + worker + scheduler)' if embedded else ''}"
+        )
         if embedded:
             self.stdout.write(
                 f"Demo logins: admin, editor, approver, runner, viewer / password {settings.DEMO_PASSWORD!r}"
             )
-        uvicorn.run("config.asgi:application", host=host, port=port, log_level="warning", lifespan="off")
+        uvicorn.run(
+            "config.asgi:application", host=host, port=port, log_level="warning", lifespan="off"
+        )
