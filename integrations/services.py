@@ -5,11 +5,11 @@ and the price table. Callers have already checked the permission
 from __future__ import annotations
 
 from decimal import Decimal
-from importlib import import_module
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accounts import audit
 from accounts.models import Workspace
 from integrations import crypto
 from integrations.exceptions import InvalidCredential
@@ -27,12 +27,8 @@ def _audit(
     summary: dict[str, Any],
     request: Any = None,
 ) -> None:
-    """Record in the audit log (accounts.audit), once that module exists.
-    The summary names fields only, never a secret's value."""
-    try:
-        audit = import_module("accounts.audit")
-    except ModuleNotFoundError:
-        return
+    """Record in the audit log, inside the caller's transaction. The summary
+    names fields only, never a secret's value."""
     audit.record(actor, workspace, action, obj=credential, summary=summary, request=request)
 
 
@@ -76,18 +72,12 @@ def create_credential(
                 secret_token=crypto.encrypt(secret),
                 created_by=actor,
             )
+            summary = {"name": name, "kind": kind, "has_secret": bool(secret)}
+            _audit(actor, workspace, "credential.create", credential, summary, request)
     except IntegrityError:
         raise InvalidCredential(
             f"A credential named {name!r} already exists in this workspace.", "name"
         ) from None
-    _audit(
-        actor,
-        workspace,
-        "credential.create",
-        credential,
-        {"name": name, "kind": kind, "has_secret": bool(secret)},
-        request,
-    )
     return credential
 
 
@@ -121,19 +111,13 @@ def update_credential(
     try:
         with transaction.atomic():
             credential.save()
+            summary = {"name": credential.name, "changed": changed}
+            action = _action_for(changed, credential)
+            _audit(actor, credential.workspace, action, credential, summary, request)
     except IntegrityError:
         raise InvalidCredential(
             f"A credential named {new_name!r} already exists in this workspace.", "name"
         ) from None
-    action = _action_for(changed, credential)
-    _audit(
-        actor,
-        credential.workspace,
-        action,
-        credential,
-        {"name": credential.name, "changed": changed},
-        request,
-    )
     return credential
 
 
@@ -145,8 +129,9 @@ def _action_for(changed: list[str], credential: Credential) -> str:
 
 def delete_credential(actor: Any, credential: Credential, request: Any = None) -> None:
     workspace, summary = credential.workspace, {"name": credential.name, "kind": credential.kind}
-    _audit(actor, workspace, "credential.delete", credential, summary, request)
-    credential.delete()
+    with transaction.atomic():
+        _audit(actor, workspace, "credential.delete", credential, summary, request)
+        credential.delete()
 
 
 def reencrypt_all() -> int:

@@ -119,3 +119,23 @@ def test_another_workspace_answers_404(admin, outsider):
 
 def test_anonymous_callers_are_refused(db):
     assert api_client().get(URL).status_code in (401, 403)
+
+
+def test_every_change_is_audited_without_the_secret(admin):
+    from accounts.models import AuditEvent
+
+    client = api_client(admin)
+    pk = create(client).json()["id"]
+    client.patch(f"{URL}{pk}/", {"disabled": True}, format="json")
+    client.patch(f"{URL}{pk}/", {"secret": "sk-rotated-123"}, format="json")
+    client.delete(f"{URL}{pk}/")
+    events = AuditEvent.objects.filter(object_type="integrations.credential").order_by("seq")
+    assert [e.action for e in events] == [
+        "credential.create",
+        "credential.disable",
+        "credential.update",
+        "credential.delete",
+    ]
+    assert events[0].actor_id == admin.pk
+    dumped = str([(e.summary, e.object_repr) for e in events])
+    assert CANARY not in dumped and "sk-rotated-123" not in dumped

@@ -19,5 +19,9 @@ class Command(BaseCommand):
         try:
             count = services.reencrypt_all()
         except crypto.SecretUnreadable as exc:
-            raise CommandError(f"{exc} Put the old key back in BATON_ENCRYPTION_KEYS and run again.") from None
-        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} credential secret(s) with the newest key."))
+            raise CommandError(
+                f"{exc} Put the old key back in BATON_ENCRYPTION_KEYS and run again."
+            ) from None
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-encrypted {count} credential secret(s) with the newest key.")
+        )
