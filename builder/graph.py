@@ -687,6 +687,7 @@ class _Checker:
                 scope,
                 "config",
                 f"{scope.label}: the config could not be checked ({type(exc).__name__}).",
+                "invalid_config",
             )
             return
         for path, reason in problems:

@@ -735,7 +735,7 @@ INVALID: list[tuple[str, Any, set[tuple[str | None, str, str]]]] = [
             node("x", "test.broken", config={"a": 1}),
             extra_edges=(edge("e3", "b", "x"), edge("e4", "x", "a", source_port="odd", loop=True)),
         ),
-        {("x", "config", "invalid")},
+        {("x", "config", "invalid_config")},
     ),
     (
         "many problems at once",
