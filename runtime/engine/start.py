@@ -13,6 +13,7 @@ from accounts.permissions import Action
 from builder import services as builder_services
 from builder.models import Workflow, WorkflowVersion
 from builder.nodes import registry
+from builder.nodes.base import NodeError
 from runtime import scheduler
 from runtime.engine import clock, dispatch, plans
 from runtime.engine.log import EventLog
@@ -119,7 +120,10 @@ def _check_input(trigger: dict, payload: Any) -> None:
     check = getattr(node_type, "check_input", None)
     if check is None:
         return
-    problems = check(trigger.get("config") or {}, payload)
+    try:
+        problems = check(trigger.get("config") or {}, payload)
+    except NodeError as exc:
+        problems = [exc.message]
     if problems:
         raise RunRejected(
             "The input does not match the trigger's input schema.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from builder.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Result
+from builder.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Result, Wait
 from builder.nodes.registry import registry
 
 
@@ -44,3 +44,24 @@ class Sleep(NodeType):
 for node_type in (Flaky, Sleep):
     if registry.get(node_type.key) is None:
         registry.register(node_type)
+
+
+class AskConfig(NodeConfig):
+    question: str = "?"
+
+
+class Ask(NodeType):
+    """Waits for a person; resumes with the answer given in the wait state."""
+
+    key = "test.ask"
+    Config = AskConfig
+
+    def run(self, ctx: NodeContext, config: AskConfig, input: Any) -> Wait:
+        return Wait(reason="approval", state={"question": config.question})
+
+    def resume(self, ctx: NodeContext, config: AskConfig, input: Any, state: Any) -> Result:
+        return Result({"question": state["question"], "answer": state["answer"]})
+
+
+if registry.get(Ask.key) is None:
+    registry.register(Ask)
