@@ -47,7 +47,6 @@ class CredentialForm(forms.Form):
     def __init__(self, *args: Any, editing: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if editing:
-            self.fields["kind"].disabled = True
             self.fields["secret"].help_text = "Leave empty to keep the stored secret."
         else:
             del self.fields["clear_secret"]

@@ -17,14 +17,23 @@ class KindConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OpenAIConfig(KindConfig):
+class ChatKindConfig(KindConfig):
+    default_model: str | None = Field(
+        None,
+        max_length=120,
+        description="The model AI nodes use when they name none: switching a workflow to "
+        "another provider is then an edit of its credential only.",
+    )
+
+
+class OpenAIConfig(ChatKindConfig):
     base_url: HttpUrl | None = Field(
         None, description="For OpenAI-compatible servers: Ollama, vLLM, LM Studio, Azure OpenAI."
     )
     organization: str | None = None
 
 
-class AnthropicConfig(KindConfig):
+class AnthropicConfig(ChatKindConfig):
     base_url: HttpUrl | None = None
 
 
@@ -64,7 +73,7 @@ class ScriptedReply(KindConfig):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class ScriptedConfig(KindConfig):
+class ScriptedConfig(ChatKindConfig):
     replies: list[ScriptedReply] = Field(default_factory=list)
     default: str | None = None
 

@@ -97,9 +97,7 @@ def complete(
     for index, target in enumerate(targets):
         is_last = index == len(targets) - 1
         try:
-            return _complete_one(
-                workspace_id, target, replace(request, model=target.model), validate, tally, is_last
-            )
+            return _complete_one(workspace_id, target, request, validate, tally, is_last)
         except NodeError as err:
             failures.append((target, err))
     error = _combined(failures)
@@ -117,7 +115,8 @@ def _complete_one(
     tally: Tally,
     is_last: bool,
 ) -> Completion:
-    provider = _provider(workspace_id, target)
+    provider, model = _provider(workspace_id, target)
+    request = replace(request, model=model)
     reply = _call(provider, request, is_last)
     tally.add(workspace_id, reply)
     if validate is None:
@@ -131,23 +130,31 @@ def _complete_one(
             value = validate(repaired.text)
         except InvalidOutput as second:
             raise NodeError(
-                f"The answer of {target.model} was invalid, and still after one repair: {second.problem}",
+                f"The answer of {model} was invalid, and still after one repair: {second.problem}",
                 type="InvalidOutput",
             ) from None
         return Completion(repaired.text, value, repaired.model, target, tally)
 
 
-def _provider(workspace_id: Any, target: Target) -> Any:
+def _provider(workspace_id: Any, target: Target) -> tuple[Any, str]:
+    """The provider of the target's credential, and the model to ask (the
+    target's, else the credential's ``default_model``)."""
     credential = selectors.credential_for(workspace_id, target.credential)
     if credential.disabled:
         raise NodeError(f"Credential {credential.name!r} is disabled.", type="CredentialDisabled")
+    model = target.model or str(credential.config.get("default_model") or "")
+    if not model:
+        raise NodeError(
+            f"No model: name one on the node or set default_model on credential {credential.name!r}.",
+            type="ModelMissing",
+        )
     try:
         secret = crypto.decrypt(credential.secret_token)
     except crypto.SecretUnreadable as exc:
         raise NodeError(
             f"Credential {credential.name!r}: {exc}", type="CredentialUnreadable"
         ) from None
-    return provider_for(credential.kind, secret, credential.config)
+    return provider_for(credential.kind, secret, credential.config), model
 
 
 def _call(provider: Any, request: ChatRequest, is_last: bool) -> ChatReply:
@@ -187,7 +194,9 @@ def _combined(failures: list[tuple[Target, NodeError]]) -> NodeError:
     _, last = failures[-1]
     if len(failures) == 1:
         return last
-    story = "; ".join(f"{t.credential} ({t.model}): {err.message}" for t, err in failures)
+    story = "; ".join(
+        f"{t.credential} ({t.model or 'its default model'}): {err.message}" for t, err in failures
+    )
     return ProviderError(
         f"Every provider failed: {story}",
         type=last.type,

@@ -86,17 +86,21 @@ def update_credential(
     credential: Credential,
     *,
     name: str = UNSET,
+    kind: str = UNSET,
     config: Any = UNSET,
     secret: str | None = UNSET,
     disabled: bool = UNSET,
     request: Any = None,
 ) -> Credential:
-    """Change what is given. ``secret=""`` clears the secret; leaving it out keeps it."""
+    """Change what is given. ``secret=""`` clears the secret; leaving it out
+    keeps it. Changing ``kind`` re-points every node using the credential
+    (the demo's scripted credential becomes a real provider this way)."""
     changed: list[str] = []
     new_name = credential.name if name is UNSET else name
+    new_kind = credential.kind if kind is UNSET else kind
     new_config = credential.config if config is UNSET else (config or {})
-    _validate(credential.workspace, new_name, credential.kind, new_config, exclude_pk=credential.pk)
-    for field, value in (("name", new_name), ("config", new_config)):
+    _validate(credential.workspace, new_name, new_kind, new_config, exclude_pk=credential.pk)
+    for field, value in (("name", new_name), ("kind", new_kind), ("config", new_config)):
         if getattr(credential, field) != value:
             setattr(credential, field, value)
             changed.append(field)

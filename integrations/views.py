@@ -21,11 +21,13 @@ from integrations.forms import CredentialForm, PriceForm
 from integrations.models import Credential, CredentialKind
 
 CONFIG_EXAMPLES = {
-    "openai": '{"base_url": "http://ollama.internal:11434/v1"}  (or {} for api.openai.com)',
-    "anthropic": "{}",
+    "openai": '{"default_model": "gpt-4o-mini"}, or for Ollama '
+    '{"base_url": "http://localhost:11434/v1", "default_model": "llama3.2"}',
+    "anthropic": '{"default_model": "claude-haiku-4-5"}',
     "http": '{"auth": "header", "header_name": "X-Api-Key"}',
     "smtp": '{"host": "smtp.example.com", "port": 587, "username": "baton"}',
-    "scripted": '{"replies": [{"match": "refund", "text": "Sorry!"}], "default": "Thanks."}',
+    "scripted": '{"replies": [{"match": "refund", "text": "Sorry!"}], "default": "Thanks.", '
+    '"default_model": "gpt-4o-mini"}',
 }
 
 
@@ -90,7 +92,11 @@ def credential_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CredentialForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        changes: dict[str, Any] = {"name": data["name"], "config": data["config"]}
+        changes: dict[str, Any] = {
+            "name": data["name"],
+            "kind": data["kind"],
+            "config": data["config"],
+        }
         if data.get("clear_secret"):
             changes["secret"] = ""
         elif data["secret"]:

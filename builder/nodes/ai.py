@@ -58,10 +58,12 @@ def _check_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
 
 # -- config shared by the model nodes ------------------------------------------
 
+_MODEL_HELP = "e.g. gpt-4o-mini; empty: the credential's default_model."
+
 
 class Fallback(NodeConfig):
     credential: CredentialRef = Field(title="Credential", description="Id or name.")
-    model: str = Field(min_length=1, max_length=120, title="Model")
+    model: str = Field(default="", max_length=120, title="Model", description=_MODEL_HELP)
 
 
 class ModelConfig(NodeConfig):
@@ -69,7 +71,7 @@ class ModelConfig(NodeConfig):
         title="Credential",
         description="The model provider's credential, by id or name (Credentials page).",
     )
-    model: str = Field(min_length=1, max_length=120, title="Model", description="e.g. gpt-4o-mini")
+    model: str = Field(default="", max_length=120, title="Model", description=_MODEL_HELP)
     fallbacks: list[Fallback] = Field(
         default_factory=list,
         max_length=5,
@@ -94,6 +96,7 @@ def _complete(ctx: NodeContext, config: ModelConfig, request: Any, validate: Any
 
 
 def _chat_request(config: ModelConfig, **fields: Any) -> Any:
+    """The request; its model is set per target (fallbacks ask their own)."""
     from integrations.providers import ChatRequest
 
     return ChatRequest(model=config.model, timeout=config.request_timeout_s, **fields)

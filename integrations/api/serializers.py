@@ -51,6 +51,7 @@ class CredentialCreateSerializer(StrictSerializerMixin, serializers.Serializer):
 
 class CredentialUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=CredentialKind.choices, required=False)
     config = serializers.JSONField(required=False)
     secret = serializers.CharField(
         write_only=True,

@@ -298,6 +298,35 @@ def test_internal_address_refused_without_outbound_allow(ws, gpt, openai_server,
     assert openai_server.received == []
 
 
+def test_a_scripted_credential_repointed_at_a_provider_serves_the_same_nodes(ws, openai_server):
+    demo = services.create_credential(
+        None,
+        ws,
+        name="demo-llm",
+        kind="scripted",
+        config={"default": "scripted answer", "default_model": "gpt-4o-mini"},
+    )
+    config = {"credential": "demo-llm", "prompt": "Say hi"}  # no model: the credential's
+    assert run_node("ai.llm", ws, config).output["text"] == "scripted answer"
+    services.update_credential(
+        None,
+        demo,
+        kind="openai",
+        secret=CANARY,
+        config={"base_url": openai_server.base_url, "default_model": "gpt-4.1-mini"},
+    )
+    openai_server.queue(reply("real answer"))
+    result = run_node("ai.llm", ws, config)
+    assert (result.output["text"], result.output["model"]) == ("real answer", "gpt-4.1-mini")
+    assert openai_server.received[0].body["model"] == "gpt-4.1-mini"
+
+
+def test_no_model_anywhere_is_a_clear_error(ws):
+    services.create_credential(None, ws, name="bare", kind="scripted")
+    error = failure("ai.llm", ws, {"credential": "bare", "prompt": "hi"})
+    assert error.type == "ModelMissing" and "default_model" in error.message
+
+
 def test_non_chat_credential_is_refused(ws):
     services.create_credential(
         None, ws, name="hooks", kind="http", config={"auth": "bearer"}, secret=CANARY

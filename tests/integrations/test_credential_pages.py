@@ -56,6 +56,7 @@ def test_editing_without_a_secret_keeps_it(browser, workspace):
         f"/credentials/{credential.pk}/",
         {
             "name": "c2",
+            "kind": "openai",
             "config": '{"base_url": "http://localhost:11434/v1"}',
             "secret": "",
         },
