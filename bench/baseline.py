@@ -16,7 +16,8 @@ from celery import Celery
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
 QUEUE = "bench-baseline"
 
-app = Celery("bench-baseline", broker=BROKER_URL, backend=BROKER_URL)
+# Not the current app: in the benchmark process Baton's tasks must keep using config.celery.
+app = Celery("bench-baseline", broker=BROKER_URL, backend=BROKER_URL, set_as_current=False)
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,

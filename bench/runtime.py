@@ -1,0 +1,330 @@
+"""Runtime benchmarks, each against a baseline measured in the same invocation.
+
+``python -m bench`` (or ``python -m bench.runtime``) creates a scratch
+Postgres database and a private Redis database, starts real ``celery
+worker`` processes (Baton's, and a plain-Celery one for the baselines, with
+the same concurrency and delivery settings), runs the four workloads of the
+runtime issue and prints each result with its ratio and target:
+
+1. per-step overhead of a 100-node chain of no-op nodes vs a Celery chain of
+   100 no-op tasks (target <= 0.5x);
+2. a 100-branch fan-out/fan-in vs a Celery chord of 100 (target <= 1.0x);
+3. concurrent one-step runs per second vs plain Celery no-op tasks per
+   second (target >= 0.6x);
+4. Windmill's "40 lightweight tasks": 40 sequential fibo(10) steps, total
+   wall time (target <= 0.25 s; published: Hatchet 1.22 s, Windmill 2.09 s,
+   Temporal 2.97 s, Prefect 4.87 s on 2 vCPUs).
+
+Times are wall-clock from the client's call (``start_run`` / ``apply_async``)
+to the moment it sees the end (the run's row / the Celery result), the
+median of ``--repeat`` rounds after one warm-up round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench import cluster as cluster_mod
+
+#: the no-op node of every Baton workload: renders a constant
+NOOP = {"type": "data.transform", "config": {"output": {"ok": True}}}
+#: fibo(n) by Binet's closed form: the expression language has arithmetic
+#: but no recursion or loops, so each step computes fibo(10) this way
+FIBO = "{{ round(((1 + 5 ** 0.5) / 2) ** trigger.n / 5 ** 0.5) }}"
+PUBLISHED = {"Hatchet": 1.22, "Windmill": 2.09, "Temporal": 2.97, "Prefect": 4.87}
+
+
+@dataclass
+class Result:
+    name: str
+    baton: float
+    baseline: float | None
+    unit: str
+    ratio: float | None
+    target: str
+    met: bool
+    note: str = ""
+
+
+# -- graphs ------------------------------------------------------------------
+
+
+def trigger() -> dict[str, Any]:
+    return {"id": "start", "type": "trigger.manual", "config": {}}
+
+
+def edge(index: int, source: str, target: str) -> dict[str, Any]:
+    return {"id": f"e{index}", "source": source, "target": target}
+
+
+def chain_graph(length: int, node: dict[str, Any] | None = None) -> dict[str, Any]:
+    node = node or NOOP
+    ids = [f"n{i}" for i in range(length)]
+    nodes = [trigger(), *({"id": i, **node} for i in ids)]
+    edges = [edge(k, s, t) for k, (s, t) in enumerate(zip(["start", *ids], ids, strict=False))]
+    return {"version": 1, "nodes": nodes, "edges": edges}
+
+
+def fan_graph(width: int) -> dict[str, Any]:
+    ids = [f"b{i}" for i in range(width)]
+    nodes = [trigger(), *({"id": i, **NOOP} for i in ids)]
+    nodes.append({"id": "join", "type": "logic.merge", "config": {"mode": "object"}})
+    edges = [edge(k, "start", i) for k, i in enumerate(ids)]
+    edges += [edge(width + k, i, "join") for k, i in enumerate(ids)]
+    return {"version": 1, "nodes": nodes, "edges": edges}
+
+
+def fibo_graph(length: int) -> dict[str, Any]:
+    return chain_graph(length, {"type": "data.transform", "config": {"output": {"fibo": FIBO}}})
+
+
+# -- Baton side (Django configured against the scratch database) -------------
+
+
+class Baton:
+    def __init__(self) -> None:
+        from accounts.models import Membership, User, Workspace
+
+        self.workspace = Workspace.objects.create(slug="bench", name="Bench")
+        self.user = User.objects.create_user("bench", password=None)
+        Membership.objects.create(workspace=self.workspace, user=self.user, roles=["admin"])
+
+    def workflow(self, graph: dict[str, Any], name: str) -> Any:
+        from builder.models import Workflow
+
+        return Workflow.objects.create(workspace=self.workspace, name=name, graph=graph)
+
+    def start(self, workflow: Any, input: Any = None) -> Any:
+        from runtime import services
+
+        return services.start_run(self.user, workflow, input=input or {}, version="draft").pk
+
+    def wait(self, run_ids: list[Any], timeout: float = 120) -> None:
+        from runtime.models import RUN_ACTIVE, Run
+
+        pending = set(run_ids)
+        deadline = time.monotonic() + timeout
+        while pending:
+            active = Run.objects.filter(pk__in=pending, status__in=RUN_ACTIVE).values_list(
+                "pk", flat=True
+            )
+            pending = set(active)
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} runs still active after {timeout}s")
+            time.sleep(0.002 if len(run_ids) == 1 else 0.02)
+        failed = Run.objects.filter(pk__in=run_ids).exclude(status="succeeded").count()
+        if failed:
+            raise RuntimeError(f"{failed} benchmark runs did not succeed")
+
+    def one(self, workflow: Any, input: Any = None) -> float:
+        began = time.perf_counter()
+        self.wait([self.start(workflow, input)])
+        return time.perf_counter() - began
+
+    def many(self, workflow: Any, count: int) -> float:
+        began = time.perf_counter()
+        ids = [self.start(workflow) for _ in range(count)]
+        self.wait(ids, timeout=300)
+        return time.perf_counter() - began
+
+
+# -- plain Celery side ---------------------------------------------------------
+
+
+class Celery:
+    def __init__(self) -> None:
+        from bench import baseline
+
+        self.baseline = baseline
+
+    def chain(self, length: int) -> float:
+        from celery import chain
+
+        began = time.perf_counter()
+        chain(*(self.baseline.noop.si() for _ in range(length))).apply_async().get(timeout=120)
+        return time.perf_counter() - began
+
+    def chord(self, width: int) -> float:
+        from celery import chord
+
+        began = time.perf_counter()
+        header = [self.baseline.noop.si() for _ in range(width)]
+        chord(header)(self.baseline.collect.s()).get(timeout=120)
+        return time.perf_counter() - began
+
+    def many(self, count: int) -> float:
+        key = f"bench:count:{time.monotonic_ns()}"
+        counter = self.baseline.counter()
+        began = time.perf_counter()
+        for _ in range(count):
+            self.baseline.noop_counted.apply_async((key,))
+        cluster_mod.wait_until(
+            lambda: int(counter.get(key) or 0) >= count, 300, 0.005, "no-op tasks"
+        )
+        return time.perf_counter() - began
+
+
+def median_of(measure: Callable[[], float], repeat: int) -> float:
+    measure()  # warm-up: imports, connections, worker caches
+    return statistics.median(measure() for _ in range(repeat))
+
+
+# -- the four workloads ------------------------------------------------------------
+
+
+def per_step_overhead(baton: Baton, celery: Celery, repeat: int) -> Result:
+    workflow = baton.workflow(chain_graph(100), "chain-100")
+    ours = median_of(lambda: baton.one(workflow), repeat) / 100
+    theirs = median_of(lambda: celery.chain(100), repeat) / 100
+    return Result(
+        "100-node chain, time per step",
+        ours * 1000,
+        theirs * 1000,
+        "ms",
+        ours / theirs,
+        "<= 0.5x",
+        ours / theirs <= 0.5,
+    )
+
+
+def fan_out_fan_in(baton: Baton, celery: Celery, repeat: int) -> Result:
+    workflow = baton.workflow(fan_graph(100), "fan-100")
+    ours = median_of(lambda: baton.one(workflow), repeat)
+    theirs = median_of(lambda: celery.chord(100), repeat)
+    return Result(
+        "100-branch fan-out/fan-in",
+        ours * 1000,
+        theirs * 1000,
+        "ms",
+        ours / theirs,
+        "<= 1.0x",
+        ours / theirs <= 1.0,
+    )
+
+
+def throughput(baton: Baton, celery: Celery, count: int) -> Result:
+    workflow = baton.workflow(chain_graph(1), "one-step")
+    baton.many(workflow, 20)  # warm-up
+    celery.many(20)
+    ours = count / baton.many(workflow, count)
+    theirs = count / celery.many(count)
+    return Result(
+        f"{count} concurrent one-step runs",
+        ours,
+        theirs,
+        "runs/s",
+        ours / theirs,
+        ">= 0.6x",
+        ours / theirs >= 0.6,
+        "a run = trigger step + one no-op step; a task = one no-op task",
+    )
+
+
+def forty_lightweight_tasks(baton: Baton, repeat: int) -> Result:
+    workflow = baton.workflow(fibo_graph(40), "windmill-40")
+    ours = median_of(lambda: baton.one(workflow, {"n": 10}), repeat)
+    peers = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in PUBLISHED.items())
+    return Result(
+        "40 sequential fibo(10) steps",
+        ours,
+        None,
+        "s",
+        None,
+        "<= 0.25 s",
+        ours <= 0.25,
+        f"published on 2 vCPUs: {peers}",
+    )
+
+
+# -- driver --------------------------------------------------------------------
+
+
+def configure_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def start_workers(running: cluster_mod.Cluster, concurrency: int) -> None:
+    baton = running.worker(concurrency)
+    plain = running.worker(concurrency, "bench.baseline", BENCH_BROKER_URL=running.redis_url)
+    from bench import baseline
+    from config.celery import app
+
+    for process, control in ((baton, app.control), (plain, baseline.app.control)):
+        name = process.argv[process.argv.index("--hostname") + 1].split("@")[0]
+        cluster_mod.wait_until(
+            lambda c=control, n=name: any(
+                n in key for reply in c.ping(timeout=0.5) for key in reply
+            ),
+            60,
+            0.1,
+            f"worker {name}",
+        )
+
+
+def report(results: list[Result]) -> str:
+    lines = [f"{'workload':38} {'Baton':>12} {'baseline':>12} {'ratio':>7}  target    met"]
+    for r in results:
+        baseline = f"{r.baseline:10.2f} {r.unit}" if r.baseline is not None else "-"
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "-"
+        lines.append(
+            f"{r.name:38} {r.baton:9.2f} {r.unit:<3}{baseline:>13} {ratio:>7}  {r.target:9} {'yes' if r.met else 'NO'}"
+        )
+        if r.note:
+            lines.append(f"{'':38} {r.note}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="measured rounds per workload (median)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=300, help="runs and tasks of the throughput workload"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="processes per worker (2 cores: 2)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = parser.parse_args(argv)
+
+    with cluster_mod.cluster() as running:
+        os.environ["BENCH_BROKER_URL"] = running.redis_url
+        configure_django(running.env)
+        start_workers(running, args.concurrency)
+        baton, celery = Baton(), Celery()
+        print(
+            f"Baton {os.environ['DJANGO_SETTINGS_MODULE']} on {running.database.name}, {running.redis_url}; "
+            f"worker concurrency {args.concurrency}",
+            flush=True,
+        )
+        results = []
+        for workload in (
+            lambda: per_step_overhead(baton, celery, args.repeat),
+            lambda: fan_out_fan_in(baton, celery, args.repeat),
+            lambda: throughput(baton, celery, args.runs),
+            lambda: forty_lightweight_tasks(baton, args.repeat),
+        ):
+            results.append(workload())
+            print(report(results[-1:]).splitlines()[1], flush=True)
+        print("\n" + report(results))
+        if args.json:
+            print(json.dumps([asdict(r) for r in results], indent=2))
+    return 0 if all(r.met for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
