@@ -21,8 +21,13 @@ class ChatKindConfig(KindConfig):
     default_model: str | None = Field(
         None,
         max_length=120,
-        description="The model AI nodes use when they name none: switching a workflow to "
-        "another provider is then an edit of its credential only.",
+        description="The model AI nodes use when they name none.",
+    )
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description='Model names to translate, e.g. {"demo-model": "gpt-4o-mini"}: nodes keep '
+        "their model names and the credential decides what each means at this provider, so "
+        "switching workflows to another provider is an edit of one credential.",
     )
 
 

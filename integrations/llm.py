@@ -137,12 +137,14 @@ def _complete_one(
 
 
 def _provider(workspace_id: Any, target: Target) -> tuple[Any, str]:
-    """The provider of the target's credential, and the model to ask (the
-    target's, else the credential's ``default_model``)."""
+    """The provider of the target's credential, and the model to ask: the
+    target's, else the credential's ``default_model``, translated through the
+    credential's ``models`` map."""
     credential = selectors.credential_for(workspace_id, target.credential)
     if credential.disabled:
         raise NodeError(f"Credential {credential.name!r} is disabled.", type="CredentialDisabled")
     model = target.model or str(credential.config.get("default_model") or "")
+    model = str((credential.config.get("models") or {}).get(model) or model)
     if not model:
         raise NodeError(
             f"No model: name one on the node or set default_model on credential {credential.name!r}.",

@@ -153,6 +153,10 @@ def reencrypt_all() -> int:
 def set_price(
     workspace: Workspace, model: str, input_usd_per_mtok: Decimal, output_usd_per_mtok: Decimal
 ) -> ModelPrice:
+    """Add or change one row. A workspace's first row starts its own table as
+    a copy of the defaults (a table with rows replaces the defaults)."""
+    if not ModelPrice.objects.filter(workspace=workspace).exists():
+        seed_prices(workspace)
     price, _ = ModelPrice.objects.update_or_create(
         workspace=workspace,
         model=model.strip(),

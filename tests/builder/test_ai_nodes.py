@@ -321,6 +321,20 @@ def test_a_scripted_credential_repointed_at_a_provider_serves_the_same_nodes(ws,
     assert openai_server.received[0].body["model"] == "gpt-4.1-mini"
 
 
+def test_the_credential_translates_model_names(ws, openai_server):
+    services.create_credential(
+        None,
+        ws,
+        name="demo",
+        kind="openai",
+        secret=CANARY,
+        config={"base_url": openai_server.base_url, "models": {"demo-model": "gpt-4o"}},
+    )
+    result = run_node("ai.llm", ws, {"credential": "demo", "model": "demo-model", "prompt": "hi"})
+    assert openai_server.received[0].body["model"] == "gpt-4o"
+    assert result.output["model"] == "gpt-4o"
+
+
 def test_no_model_anywhere_is_a_clear_error(ws):
     services.create_credential(None, ws, name="bare", kind="scripted")
     error = failure("ai.llm", ws, {"credential": "bare", "prompt": "hi"})

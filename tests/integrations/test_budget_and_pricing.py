@@ -52,7 +52,9 @@ def test_default_prices_match_by_longest_prefix():
 def test_a_workspace_table_replaces_the_defaults(db):
     workspace = make_workspace()
     assert pricing.cost_usd(workspace.pk, "gpt-4o", Usage(1_000_000, 0)) == 2.5
-    services.seed_prices(workspace)
+    services.set_price(workspace, "demo-model", Decimal("1"), Decimal("1"))
+    # the first row copied the defaults in, so they still apply
+    assert pricing.cost_usd(workspace.pk, "gpt-4o", Usage(1_000_000, 0)) == 2.5
     services.set_price(workspace, "gpt-4o", Decimal("5"), Decimal("20"))
     services.set_price(workspace, "llama", Decimal("0"), Decimal("0"))
     assert pricing.cost_usd(workspace.pk, "gpt-4o", Usage(1_000_000, 1_000_000)) == 25.0
