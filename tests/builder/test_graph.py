@@ -1004,35 +1004,43 @@ IDS = ["start", "a", "b", "c", "1x", ""]
 
 def _node_documents() -> st.SearchStrategy[dict[str, Any]]:
     """Documents of the right shape whose fields hold anything at all."""
+    small_json = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=4), children, max_size=3)
+        ),
+        max_leaves=4,
+    )
     fields = st.fixed_dictionaries(
         {
-            "id": st.sampled_from(IDS) | json_values,
-            "type": st.sampled_from(NODE_TYPE_KEYS) | json_values,
+            "id": st.sampled_from(IDS) | small_json,
+            "type": st.sampled_from(NODE_TYPE_KEYS) | small_json,
         },
-        optional={key: json_values for key in NODE_KEYS - {"id", "type"}}
+        optional={key: small_json for key in NODE_KEYS - {"id", "type"}}
         | {
             "config": st.dictionaries(
                 st.sampled_from(["condition", "cases", "value", "prompt", "x"]),
-                json_values | st.sampled_from(["{{ nodes.a }}", "{{", "1 +", "nodes.b"]),
+                small_json | st.sampled_from(["{{ nodes.a }}", "{{", "1 +", "nodes.b"]),
             )
         },
     )
     edge_fields = st.fixed_dictionaries(
         {
-            "id": json_values,
-            "source": st.sampled_from(IDS) | json_values,
+            "id": small_json,
+            "source": st.sampled_from(IDS) | small_json,
             "target": st.sampled_from(IDS),
         },
         optional={
-            "source_port": st.sampled_from(["out", "error", "true"]) | json_values,
-            "loop": st.booleans() | json_values,
+            "source_port": st.sampled_from(["out", "error", "true"]) | small_json,
+            "loop": st.booleans() | small_json,
         },
     )
     return st.fixed_dictionaries(
         {
-            "version": st.just(1) | json_values,
-            "nodes": st.lists(fields | json_values, max_size=6),
-            "edges": st.lists(edge_fields | json_values, max_size=8),
+            "version": st.just(1) | small_json,
+            "nodes": st.lists(fields | small_json, max_size=6),
+            "edges": st.lists(edge_fields | small_json, max_size=8),
         }
     )
 
