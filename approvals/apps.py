@@ -11,9 +11,12 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         # The human.approval node talks to the desk, never to models; runs
         # that end (cancelled, failed) close their open tasks via the hook.
-        from approvals import desk, hooks
+        from django.core.signals import request_started
+
+        from approvals import desk, embedded, hooks
         from builder.nodes import human
         from runtime import events
 
         human.install_desk(desk.Desk())
         events.register(hooks.close_tasks_of_finished_runs)
+        request_started.connect(embedded.start_if_embedded, dispatch_uid="approvals-embedded-tick")

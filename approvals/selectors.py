@@ -74,11 +74,11 @@ def tasks_for(user: Any, wanted: InboxFilter) -> list[ApprovalTask]:
         )
     if wanted.query:
         tasks = tasks.filter(title__icontains=wanted.query)
-    tasks = tasks.order_by("-created_at")[:MAX_PENDING]
     if statuses == [TaskStatus.PENDING]:
         # not those this person approved already: they wait for other people
-        tasks = tasks.exclude(decisions__user_id=user.pk)
+        tasks = tasks.exclude(decisions__user_id=user.pk).order_by("-created_at")[:MAX_PENDING]
         return [task for task in tasks if permissions.may_decide_task(user, task)]
+    tasks = tasks.order_by("-created_at")[:MAX_PENDING]
     return [task for task in tasks if _involved(user, task)]
 
 

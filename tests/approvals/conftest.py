@@ -23,7 +23,11 @@ def approval_graph(**review: Any) -> dict[str, Any]:
         "fields": {
             "type": "object",
             "properties": {
-                "reply": {"type": "string", "title": "Reply", "default": "{{ nodes.draft.output.text }}"},
+                "reply": {
+                    "type": "string",
+                    "title": "Reply",
+                    "default": "{{ nodes.draft.output.text }}",
+                },
                 "priority": {"type": "string", "enum": ["low", "high"], "default": "low"},
             },
             "required": ["reply"],
@@ -37,11 +41,21 @@ def approval_graph(**review: Any) -> dict[str, Any]:
             {"id": "start", "type": "trigger.manual", "config": {}},
             {"id": "draft", "type": "data.transform", "config": {"output": {"text": DRAFT}}},
             {"id": "review", "type": "human.approval", "config": config},
-            {"id": "sent", "type": "data.transform",
-             "config": {"output": {"reply": "{{ nodes.review.output.data.reply }}",
-                                   "by": "{{ nodes.review.output.decided_by }}"}}},
-            {"id": "dropped", "type": "data.transform",
-             "config": {"output": {"why": "{{ nodes.review.output.comment }}"}}},
+            {
+                "id": "sent",
+                "type": "data.transform",
+                "config": {
+                    "output": {
+                        "reply": "{{ nodes.review.output.data.reply }}",
+                        "by": "{{ nodes.review.output.decided_by }}",
+                    }
+                },
+            },
+            {
+                "id": "dropped",
+                "type": "data.transform",
+                "config": {"output": {"why": "{{ nodes.review.output.comment }}"}},
+            },
             {"id": "late", "type": "data.transform", "config": {"output": {"late": True}}},
         ],
         "edges": [
@@ -73,7 +87,9 @@ class Team:
 
         workflow = make_workflow(self.workspace, graph=approval_graph(**review), user=self.starter)
         run = services.start_run(
-            self.starter, workflow, input=input or {"name": "Ada", "message": "Where is my order?"},
+            self.starter,
+            workflow,
+            input=input or {"name": "Ada", "message": "Where is my order?"},
             version="draft",
         )
         run.refresh_from_db()

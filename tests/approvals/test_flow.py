@@ -90,8 +90,9 @@ def test_field_values_are_checked_against_the_fields_schema(team) -> None:
 def test_auto_approve_if_skips_the_person_and_records_it(team) -> None:
     from accounts.models import AuditEvent
 
-    run = team.start(input={"name": "Ada", "message": "hi", "amount": 5},
-                     auto_approve_if="trigger.amount < 100")
+    run = team.start(
+        input={"name": "Ada", "message": "hi", "amount": 5}, auto_approve_if="trigger.amount < 100"
+    )
     assert run.status == "succeeded"
     review = run.steps.get(node_id="review")
     assert review.port == "approved" and review.output["automatic"] is True
@@ -99,12 +100,16 @@ def test_auto_approve_if_skips_the_person_and_records_it(team) -> None:
     task = task_of(run)
     assert task.status == "approved" and task.automatic
     assert task.decisions.get().user is None
-    assert AuditEvent.objects.filter(action="approval.auto_approved", object_id=str(task.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="approval.auto_approved", object_id=str(task.pk)
+    ).exists()
 
 
 def test_auto_approve_if_false_waits_for_a_person(team) -> None:
-    run = team.start(input={"name": "Ada", "message": "hi", "amount": 500},
-                     auto_approve_if="trigger.amount < 100")
+    run = team.start(
+        input={"name": "Ada", "message": "hi", "amount": 500},
+        auto_approve_if="trigger.amount < 100",
+    )
     assert run.status == "waiting" and task_of(run).status == "pending"
 
 
