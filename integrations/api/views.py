@@ -82,6 +82,7 @@ class CredentialDetailView(InvalidCredentialMixin, APIView):
         )
         return Response(s.CredentialSerializer(credential).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, pk: int) -> Response:
         credential = selectors.credential_for_admin(request.user, pk)
         services.delete_credential(request.user, credential, request=request)
