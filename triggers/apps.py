@@ -15,3 +15,14 @@ class TriggersConfig(AppConfig):
         hooks.register(selectors.hook_urls)
         hooks.on_publish(services.sync_triggers)
         events.register(receivers.on_run_events)
+        self._add_beat_entry()
+
+    @staticmethod
+    def _add_beat_entry() -> None:
+        """`celery -A config beat` runs the triggers' tick beside the runtime's."""
+        from config.celery import app
+        from triggers.tasks import beat_entry
+
+        schedule = app.conf.beat_schedule
+        if schedule is not None:
+            schedule.setdefault("triggers-tick", beat_entry())

@@ -10,17 +10,19 @@ step that is retried after a crash adopts the children it already started
 instead of starting them twice.
 
 A resume can be lost: a child may end while its parent step is still running
-(resume_step then finds it not waiting). The triggers' periodic tick calls
-:func:`wake_stalled_parents`, which resumes every waiting parent with a child
-that ended since it last looked.
+(resume_step then finds it not waiting). So the wait also carries a timer,
+1 s at first and doubling up to a minute, which the runtime's sweeper fires
+like any timer; and the triggers' tick resumes any waiting parent with a
+child that ended (:func:`wake_stalled_parents`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from builder.nodes.base import NodeContext, NodeError, Result, Wait
@@ -28,6 +30,7 @@ from builder.nodes.base import NodeContext, NodeError, Result, Wait
 log = logging.getLogger(__name__)
 
 WAIT_REASON = "children"
+POLL_MIN_S, POLL_MAX_S = 1.0, 60.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Batch:
 def _parent_step(ctx: NodeContext) -> Any:
     from runtime.models import Step
 
-    return Step.objects.select_related("run").get(
+    return Step.objects.select_related("run__started_by").get(
         run_id=ctx.run_id, node_id=ctx.node_id, visit=ctx.visit
     )
 
@@ -106,13 +109,23 @@ def _start(step: Any, workflow: Any, child_input: Any) -> Any:
         ) from None
 
 
-def _cancel(runs: Sequence[Any]) -> None:
+def _cancel(step: Any, runs: Sequence[Any]) -> None:
+    """Cancel children still running, in the name of whoever started the
+    parent run. A parent started by a system trigger has no such person and
+    runtime.cancel_run has no system variant yet: its children then run to
+    their end and their outputs are ignored."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
     from runtime import services as runtime
     from runtime.exceptions import RuntimeServiceError
 
+    starter = step.run.started_by
+    if starter is None:
+        return
     for run in runs:
-        with contextlib.suppress(RuntimeServiceError):  # it finished meanwhile
-            runtime.cancel_run(None, run)
+        with contextlib.suppress(RuntimeServiceError, PermissionDenied, Http404):
+            runtime.cancel_run(starter, run)
 
 
 def _failure(children: Sequence[Any]) -> tuple[int, Any] | None:
@@ -122,7 +135,13 @@ def _failure(children: Sequence[Any]) -> tuple[int, Any] | None:
     return None
 
 
-def advance(ctx: NodeContext, batch: Batch) -> list[Any] | Wait:
+def _poll_after(state: Mapping[str, Any]) -> float:
+    """The fallback wake-up interval: 1 s, doubling up to a minute."""
+    previous = float(state.get("poll_s") or 0.5)
+    return min(max(previous * 2, POLL_MIN_S), POLL_MAX_S)
+
+
+def advance(ctx: NodeContext, batch: Batch, state: Mapping[str, Any]) -> list[Any] | Wait:
     """One look at a parent step's children: the outputs in order when all
     succeeded, else a Wait after starting as many as the limit allows.
     A failed (or cancelled) child fails the parent: children still running
@@ -133,7 +152,7 @@ def advance(ctx: NodeContext, batch: Batch) -> list[Any] | Wait:
     children = children_of(step)
     failure = _failure(children)
     if failure is not None:
-        _cancel([c for c in children if c.status in RUN_ACTIVE])
+        _cancel(step, [c for c in children if c.status in RUN_ACTIVE])
         index, child = failure
         message = (child.error or {}).get("message") or f"the child run was {child.status}"
         where = f"Item {index}" if len(batch.inputs) > 1 else "The child run"
@@ -146,23 +165,31 @@ def advance(ctx: NodeContext, batch: Batch) -> list[Any] | Wait:
         workflow = _child_workflow(ctx, batch.workflow_id)
         for child_input in batch.inputs[len(children) : len(children) + room]:
             active.append(_start(step, workflow, child_input))
+    poll_s = _poll_after(state)
     return Wait(
         reason=WAIT_REASON,
-        state={"pending": [str(c.pk) for c in active], "started": len(children) + max(room, 0)},
+        until=datetime.now(UTC) + timedelta(seconds=poll_s),
+        state={"pending": [str(c.pk) for c in active], "poll_s": poll_s},
     )
 
 
-def run_subworkflow(ctx: NodeContext, workflow_id: str, child_input: Any) -> Result | Wait:
-    outcome = advance(ctx, Batch(workflow_id, [child_input], 1))
+def run_subworkflow(
+    ctx: NodeContext, workflow_id: str, child_input: Any, state: Mapping[str, Any]
+) -> Result | Wait:
+    outcome = advance(ctx, Batch(workflow_id, [child_input], 1), state)
     return outcome if isinstance(outcome, Wait) else Result(outcome[0])
 
 
 def run_map(
-    ctx: NodeContext, workflow_id: str, items: Sequence[Any], concurrency: int
+    ctx: NodeContext,
+    workflow_id: str,
+    items: Sequence[Any],
+    concurrency: int,
+    state: Mapping[str, Any],
 ) -> Result | Wait:
     if not items:
         return Result([])
-    outcome = advance(ctx, Batch(workflow_id, list(items), concurrency))
+    outcome = advance(ctx, Batch(workflow_id, list(items), concurrency), state)
     return outcome if isinstance(outcome, Wait) else Result(outcome)
 
 
@@ -171,7 +198,8 @@ def wake_parent(step_id: Any) -> bool:
     from runtime.models import Step
 
     step = Step.objects.filter(pk=step_id).first()
-    return step is not None and runtime.resume_step(step)
+    # A child's end restarts the fallback poll from its shortest interval.
+    return step is not None and runtime.resume_step(step, state={"poll_s": 0})
 
 
 def wake_stalled_parents(limit: int = 500) -> int:

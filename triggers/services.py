@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 WEBHOOK, SCHEDULE, EVENT = "trigger.webhook", "trigger.schedule", "trigger.event"
 
 
+def now() -> datetime:
+    """The triggers' clock (tests replace it to freeze time)."""
+    return timezone.now()
+
+
 # -- publishing -----------------------------------------------------------------
 
 
@@ -72,7 +77,7 @@ def _sync_hooks(workflow: Any, nodes: list[tuple[str, Any]]) -> None:
 
 def _sync_schedules(workflow: Any, nodes: list[tuple[str, Any]]) -> None:
     Schedule.objects.filter(workflow=workflow).exclude(node_id__in=[n for n, _ in nodes]).delete()
-    now = timezone.now()
+    moment = now()
     for node_id, config in nodes:
         fields = {
             "cron": config.cron,
@@ -87,7 +92,10 @@ def _sync_schedules(workflow: Any, nodes: list[tuple[str, Any]]) -> None:
         Schedule.objects.update_or_create(
             workflow=workflow,
             node_id=node_id,
-            defaults={**fields, "next_fire_at": cron.next_fire(config.cron, config.timezone, now)},
+            defaults={
+                **fields,
+                "next_fire_at": cron.next_fire(config.cron, config.timezone, moment),
+            },
         )
 
 
@@ -180,17 +188,17 @@ def _signing_secret(hook: Hook) -> str:
     return crypto.decrypt(credential.secret_token)
 
 
-def _verify(hook: Hook, call: WebhookCall, now: float) -> str | None:
+def _verify(hook: Hook, call: WebhookCall, unix_now: float) -> str | None:
     """The signed message id, or None for a hook without signing."""
     if not hook.signing_credential:
         return None
     try:
-        return signing.verify(_signing_secret(hook), call.headers, call.body, now)
+        return signing.verify(_signing_secret(hook), call.headers, call.body, unix_now)
     except signing.BadSignature as exc:
         raise SignatureRejected(str(exc)) from None
 
 
-def receive(hook_id: str, call: WebhookCall, now: float | None = None) -> tuple[Hook, Any]:
+def receive(hook_id: str, call: WebhookCall, unix_now: float | None = None) -> tuple[Hook, Any]:
     """Check a webhook call and start the published version's run.
 
     Order: unknown hook (404), body size (413), rate (429), signature (401),
@@ -201,8 +209,7 @@ def receive(hook_id: str, call: WebhookCall, now: float | None = None) -> tuple[
     hook = live_hook(hook_id)
     check_size(len(call.body))
     check_rate(hook)
-    now = time.time() if now is None else now
-    message_id = _verify(hook, call, now)
+    message_id = _verify(hook, call, time.time() if unix_now is None else unix_now)
     with transaction.atomic():
         if message_id is not None:
             _remember_delivery(hook, message_id)
@@ -226,10 +233,10 @@ def _remember_delivery(hook: Hook, message_id: str) -> None:
         raise ReplayedDelivery("This webhook-id was already delivered.") from None
 
 
-def forget_old_deliveries(now: datetime | None = None) -> int:
+def forget_old_deliveries(at: datetime | None = None) -> int:
     """Ids older than the signature tolerance can no longer be replayed
     (their timestamp is refused), so their rows can go."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=2 * signing.TOLERANCE_S)
+    cutoff = (at or timezone.now()) - timedelta(seconds=2 * signing.TOLERANCE_S)
     return WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()[0]
 
 
@@ -245,30 +252,30 @@ class FirePlan:
     next_fire_at: datetime
 
 
-def plan_fire(schedule: Schedule, now: datetime) -> FirePlan:
+def plan_fire(schedule: Schedule, at: datetime) -> FirePlan:
     latest = schedule.next_fire_at
     following = cron.next_fire(schedule.cron, schedule.timezone, latest)
-    while following <= now:
+    while following <= at:
         latest = following
         following = cron.next_fire(schedule.cron, schedule.timezone, latest)
-    on_time = latest >= now - timedelta(seconds=settings.SCHEDULE_GRACE_S)
+    on_time = latest >= at - timedelta(seconds=settings.SCHEDULE_GRACE_S)
     if on_time or schedule.missed == "run_once":
         return FirePlan(latest, following)
     return FirePlan(None, following)
 
 
-def fire(schedule: Schedule, now: datetime) -> bool:
+def fire(schedule: Schedule, at: datetime) -> bool:
     """Fire one due schedule. The claim is a conditional UPDATE on the
     ``next_fire_at`` this process read: with two schedulers, exactly one
     updates the row and starts the run; the other updates nothing."""
     from runtime import services as runtime
     from runtime.exceptions import RuntimeServiceError
 
-    plan = plan_fire(schedule, now)
+    plan = plan_fire(schedule, at)
     with transaction.atomic():
         claimed = Schedule.objects.filter(
             pk=schedule.pk, next_fire_at=schedule.next_fire_at
-        ).update(next_fire_at=plan.next_fire_at, last_fired_at=now)
+        ).update(next_fire_at=plan.next_fire_at, last_fired_at=at)
         if not claimed or plan.scheduled_at is None:
             return False
         scheduled_at = plan.scheduled_at.astimezone(cron.ZoneInfo(schedule.timezone))
@@ -287,26 +294,27 @@ def fire(schedule: Schedule, now: datetime) -> bool:
     return True
 
 
-def fire_due_schedules(now: datetime | None = None, limit: int = 500) -> int:
+def fire_due_schedules(at: datetime | None = None, limit: int = 500) -> int:
     """One scheduler tick: fire every schedule that is due. Returns how many
     runs started. Safe to run in several processes at once."""
-    now = now or timezone.now()
+    at = at or now()
     due = (
         Schedule.objects.select_related("workflow")
-        .filter(next_fire_at__lte=now, workflow__deleted_at__isnull=True)
+        .filter(next_fire_at__lte=at, workflow__deleted_at__isnull=True)
         .order_by("next_fire_at")[:limit]
     )
-    return sum(fire(schedule, now) for schedule in due)
+    return sum(fire(schedule, at) for schedule in due)
 
 
-def tick(now: datetime | None = None) -> dict[str, int]:
+def tick(at: datetime | None = None) -> dict[str, int]:
     """Everything the triggers do periodically."""
     from triggers import children
 
+    at = at or now()
     return {
-        "schedules_fired": fire_due_schedules(now),
         "triggers_dropped": drop_deleted(),
-        "deliveries_forgotten": forget_old_deliveries(now),
+        "schedules_fired": fire_due_schedules(at),
+        "deliveries_forgotten": forget_old_deliveries(),
         "parents_woken": children.wake_stalled_parents(),
     }
 

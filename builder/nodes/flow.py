@@ -1,9 +1,11 @@
 """Flow nodes: wait (``flow.delay``), stop (``flow.fail``), and run other
 workflows (``flow.subworkflow``, ``flow.map``).
 
-``flow.subworkflow`` and ``flow.map`` declare their config, ports and output
-here; their execution arrives with the child-run work, so they have no
-``run`` yet (the runtime reports a clear step failure until then).
+``flow.subworkflow`` and ``flow.map`` start child runs (each child's
+``parent_step`` is the step) and wait for them with ``Wait(reason="children")``
+without holding a worker; :mod:`triggers.children` starts, watches and
+collects them, and resumes the step when a child ends. A failed child fails
+the step (docs/triggers.md).
 """
 
 from __future__ import annotations
@@ -127,6 +129,18 @@ class Subworkflow(NodeType):
         "properties": {},
     }
 
+    def run(self, ctx: NodeContext, config: SubworkflowConfig, input: Any) -> Result | Wait:
+        from triggers import children
+
+        return children.run_subworkflow(ctx, config.workflow, config.input, {})
+
+    def resume(
+        self, ctx: NodeContext, config: SubworkflowConfig, input: Any, state: Mapping[str, Any]
+    ) -> Result | Wait:
+        from triggers import children
+
+        return children.run_subworkflow(ctx, config.workflow, config.input, state)
+
 
 # -- flow.map -----------------------------------------------------------------
 
@@ -163,3 +177,15 @@ class Map(NodeType):
         "type": "array",
         "items": {"type": "object"},
     }
+
+    def run(self, ctx: NodeContext, config: MapConfig, input: Any) -> Result | Wait:
+        from triggers import children
+
+        return children.run_map(ctx, config.workflow, config.items, config.concurrency, {})
+
+    def resume(
+        self, ctx: NodeContext, config: MapConfig, input: Any, state: Mapping[str, Any]
+    ) -> Result | Wait:
+        from triggers import children
+
+        return children.run_map(ctx, config.workflow, config.items, config.concurrency, state)

@@ -43,11 +43,7 @@ CATALOG = {
 }
 TRIGGERS = [key for key, category in CATALOG.items() if category == "trigger"]
 NOT_YET_RUNNABLE = [
-    "flow.subworkflow",
-    "flow.map",
     "human.approval",
-    "http.request",
-    "notify.email",
 ]
 WORKFLOW_ID = "7d3c3f0e-2b1a-4a57-9a39-0c1f5e2d8b11"
 
