@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from integrations import services
-from tests.conftest import make_user, make_workflow, make_workspace
+from tests.conftest import api_client, make_user, make_workflow, make_workspace
 from tests.integrations.fake_providers import CANARY, reply
 
 
@@ -115,10 +115,14 @@ def test_usage_and_cost_per_step_and_per_run(admin_user, openai_server):
     assert run.cost_usd == pytest.approx(steps["reply"].cost_usd + steps["route"].cost_usd)
     sent = openai_server.received[0].body["messages"]
     assert sent[0] == {"role": "system", "content": "Mood: negative"}
-    records = json.dumps(
-        [[s.input, s.output, s.error] for s in steps.values()] + [run.output, run.error]
-    )
-    assert CANARY not in records
+    records = [[s.input, s.output, s.error] for s in steps.values()] + [run.output, run.error]
+    records += list(run.events.values_list("payload", flat=True))
+    assert CANARY not in json.dumps(records, default=str)
+    response = api_client(admin_user).get(f"/api/v1/runs/{run.pk}/")
+    assert response.status_code == 200 and CANARY not in response.content.decode()
+    by_node = {step["node_id"]: step for step in response.json()["steps"]}
+    assert by_node["reply"]["usage"] == {"input_tokens": 1000, "output_tokens": 100}
+    assert by_node["reply"]["cost_usd"] == pytest.approx(0.00021)
 
 
 def test_a_disabled_credential_fails_the_step_at_once(admin_user, openai_server):
