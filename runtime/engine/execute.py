@@ -99,16 +99,16 @@ def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeTyp
     wanted = referenced_nodes(node.get("config") or {}, node_type.expression_fields)
     if wanted is not None and isinstance(claim.input, dict):
         wanted |= set(claim.input) & set(graph.nodes)
-    finished = Step.objects.filter(
-        run_id=claim.run_id,
-        status__in=[StepStatus.SUCCEEDED, StepStatus.FAILED],
-        port__isnull=False,
-    )
-    if wanted is not None:
-        finished = finished.filter(node_id__in=wanted)
-    outputs = (
-        dict(finished.order_by("visit").values_list("node_id", "output")) if wanted != set() else {}
-    )
+    outputs: dict[str, Any] = {}
+    if wanted != set():
+        finished = Step.objects.filter(
+            run_id=claim.run_id,
+            status__in=[StepStatus.SUCCEEDED, StepStatus.FAILED],
+            port__isnull=False,
+        )
+        if wanted is not None:
+            finished = finished.filter(node_id__in=wanted)
+        outputs = dict(finished.order_by("visit").values_list("node_id", "output"))
     return StepContext(
         run_id=str(claim.run_id),
         node_id=claim.node_id,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime import events as hooks
+from runtime.engine import sql
 from runtime.models import RunEvent
 
 
@@ -43,7 +44,7 @@ class EventLog:
         for offset, event in enumerate(self.pending, start=1):
             event.seq = last_seq + offset
         if self.pending:
-            RunEvent.objects.bulk_create(self.pending)
+            sql.insert_events(self.pending)
             hooks.publish_on_commit(self.pending)
         last = last_seq + len(self.pending)
         self.pending = []

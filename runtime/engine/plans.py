@@ -16,8 +16,9 @@ from django.conf import settings
 
 from runtime import scheduler
 from runtime.context import step_input
+from runtime.engine import sql
 from runtime.engine.log import EventLog
-from runtime.models import EdgeState, Run, RunStatus, Step, StepStatus
+from runtime.models import Run, RunStatus, Step, StepStatus
 
 #: columns of the run row read under the lock (never the graph or the input)
 RUN_FIELDS = (
@@ -78,7 +79,10 @@ def lock_run(run_id: Any) -> Run:
     """The run row, locked until the transaction ends (Postgres; SQLite's
     IMMEDIATE transactions already serialise writers). Every transition takes
     this lock first, then touches steps: one lock order, no deadlocks."""
-    return Run.objects.select_for_update().only(*RUN_FIELDS).get(pk=run_id)
+    run = sql.lock_run(run_id)
+    if run is None:
+        raise Run.DoesNotExist(run_id)
+    return run
 
 
 def save_run(run: Run, events: EventLog, **changes: Any) -> None:
@@ -86,13 +90,11 @@ def save_run(run: Run, events: EventLog, **changes: Any) -> None:
     run.event_seq = events.flush(run.event_seq)
     for name, value in changes.items():
         setattr(run, name, value)
-    Run.objects.filter(pk=run.pk).update(event_seq=run.event_seq, **changes)
+    sql.update(Run, {"event_seq": run.event_seq, **changes}, {"id": run.pk})
 
 
 def load_state(run_id: Any) -> scheduler.State:
-    steps = Step.objects.filter(run_id=run_id).values_list("node_id", "visit", "status", "port")
-    edges = EdgeState.objects.filter(run_id=run_id).values_list("edge_id", "visit", "state")
-    return scheduler.State.of((scheduler.StepView(*row) for row in steps), edges)
+    return sql.load_state(run_id)
 
 
 def outputs_of(run_id: Any, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Any]:
@@ -129,9 +131,7 @@ def apply_plan(
     insert each). The unique (run, node, visit) constraint is the last line
     of defence: a duplicate aborts the transaction instead of running twice."""
     if plan.edges:
-        EdgeState.objects.bulk_create(
-            [EdgeState(run_id=run.pk, edge_id=e, visit=v, state=s) for e, v, s in plan.edges]
-        )
+        sql.insert_edges(run.pk, plan.edges)
     for edge_id, visit, value in plan.edges:
         state.edges[(edge_id, visit)] = value
     if not plan.steps:
@@ -141,7 +141,7 @@ def apply_plan(
     queued = [s for s in plan.steps if s.status == scheduler.QUEUED]
     inline = queued[0] if claim_single and len(queued) == 1 and plan.failed is None else None
     rows = [_new_step(run, graph, step, outputs, now, step is inline) for step in plan.steps]
-    Step.objects.bulk_create(rows)
+    sql.insert_steps(rows, now)
     for step, row in zip(plan.steps, rows, strict=True):
         state.steps[(step.node_id, step.visit)] = scheduler.StepView(
             step.node_id, step.visit, row.status, step.port

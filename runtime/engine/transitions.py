@@ -17,12 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
 
 from accounts import permissions
 from accounts.permissions import Action
 from runtime import scheduler
-from runtime.engine import clock, dispatch, plans
+from runtime.engine import clock, dispatch, plans, sql
 from runtime.engine.log import EventLog
 from runtime.exceptions import RunConflict
 from runtime.models import RUN_FINISHED, Run, RunStatus, Step, StepStatus
@@ -122,7 +121,7 @@ def claim(step_id: int) -> Claim | None:
     """Take a queued, due step: ``UPDATE ... WHERE status='queued'`` with a new
     lease. None when someone else has it, it is not due, or it ended (a
     duplicate delivery does nothing)."""
-    run_id = Step.objects.filter(pk=step_id).values_list("run_id", flat=True).first()
+    run_id = sql.run_of_step(step_id)
     if run_id is None:
         return None
     with transaction.atomic():
@@ -131,25 +130,27 @@ def claim(step_id: int) -> Claim | None:
             return None
         now = clock.now()
         lease = lease_fields(now)
-        claimed = (
-            Step.objects.filter(pk=step_id, status=StepStatus.QUEUED)
-            .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
-            .update(status=StepStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, **lease)
+        due = f"({sql.column(Step, 'due_at')} IS NULL OR {sql.column(Step, 'due_at')} <= %s)"
+        claimed = sql.update(
+            Step,
+            {"status": StepStatus.RUNNING, "started_at": now, **lease},
+            {"id": step_id, "status": StepStatus.QUEUED},
+            extra_where=due,
+            extra_params=[sql.prep(Step, "due_at", now)],
+            increment="attempts",
         )
         if not claimed:
             return None
-        row = Step.objects.only("node_id", "visit", "attempts", "input", "wait", "lease_token").get(
-            pk=step_id
-        )
+        row = sql.claimed_step(step_id)
+        row.lease_token = lease["lease_token"]
         events = EventLog(run.pk, now)
         events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=row.attempts)
         changes: dict[str, Any] = {}
         if run.status != RunStatus.RUNNING:
             events.run(RunStatus.RUNNING)
-            changes = {
-                "status": RunStatus.RUNNING,
-                **({"started_at": now} if run.started_at is None else {}),
-            }
+            changes = {"status": RunStatus.RUNNING}
+            if run.started_at is None:
+                changes["started_at"] = now
         plans.save_run(run, events, **changes)
         return _claim_of(run, row)
 
@@ -195,12 +196,12 @@ def _cas(claim: Claim, **values: Any) -> bool:
     """The fenced write: only the lease holder of a running step changes it."""
     values.setdefault("lease_token", None)
     values.setdefault("lease_expires_at", None)
-    fenced = Step.objects.filter(
-        pk=claim.step_id, status=StepStatus.RUNNING, lease_token=claim.token
-    )
-    if claim.expired_before is not None:
-        fenced = fenced.filter(lease_expires_at__lt=claim.expired_before)
-    return bool(fenced.update(**values))
+    fence = {"id": claim.step_id, "status": StepStatus.RUNNING, "lease_token": claim.token}
+    if claim.expired_before is None:
+        return bool(sql.update(Step, values, fence))
+    expired = f"{sql.column(Step, 'lease_expires_at')} < %s"
+    stamp = sql.prep(Step, "lease_expires_at", claim.expired_before)
+    return bool(sql.update(Step, values, fence, extra_where=expired, extra_params=[stamp]))
 
 
 def _record(
