@@ -223,11 +223,15 @@ class Cluster:
 
 
 @contextmanager
-def cluster(*, migrate: bool = True, **extra_env: str) -> Iterator[Cluster]:
-    """Create the scratch database and Redis db, yield, then remove everything."""
+def cluster(
+    *, migrate: bool = True, redis_url: str | None = None, **extra_env: str
+) -> Iterator[Cluster]:
+    """Create the scratch database and Redis db, yield, then remove everything.
+
+    ``redis_url``: a broker of the caller's (say a private ``RedisServer``);
+    by default an unused database of the shared Redis."""
     database = ScratchDatabase().create()
-    redis_db = empty_redis_db()
-    redis_url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}"
+    redis_url = redis_url or f"redis://{REDIS_HOST}:{REDIS_PORT}/{empty_redis_db()}"
     flush_redis(redis_url)
     with tempfile.TemporaryDirectory(prefix="baton-dist-") as workdir:
         env = distributed_env(database.url, redis_url, workdir, **extra_env)
@@ -249,3 +253,57 @@ def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "c
             return
         time.sleep(interval)
     raise TimeoutError(f"Timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class RedisServer:
+    """A private ``redis-server`` (no persistence) that a test may stop and
+    start again without disturbing anyone else's Redis."""
+
+    port: int = field(default_factory=free_port)
+    popen: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.popen = subprocess.Popen(  # the server is our child: stop() ends only it
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 10, 0.05, f"redis-server on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        """Lose everything: SIGKILL, as a crashed server would."""
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+
+    def restart(self, down_s: float = 1.0) -> None:
+        self.stop()
+        time.sleep(down_s)
+        self.start()
