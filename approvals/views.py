@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
@@ -165,8 +167,15 @@ def _after_decision(request: HttpRequest, task: ApprovalTask, wanted: Any) -> Ht
     else:
         verb = {"approved": "Approved", "rejected": "Rejected"}.get(task.status, task.status)
         notice = f"{verb} “{task.title}”. The run continues."
+    if not request.htmx:  # a plain form post: redirect, so a reload does not post again
+        messages.success(request, notice)
+        return redirect(reverse("approvals:inbox") + _query(request))
     remaining = selectors.tasks_for(request.user, wanted)
     return _page(request, remaining[0] if remaining else None, wanted, notice=notice)
+
+
+def _query(request: HttpRequest) -> str:
+    return f"?{request.GET.urlencode()}" if request.GET else ""
 
 
 @login_required

@@ -151,3 +151,15 @@ def test_filters_and_empty_states(team) -> None:
     assert "Reply to Ada" in html and "Approved" in html
     html = client.get("/inbox/").content.decode()
     assert "Nothing waits for you" in html and "nav-count" not in html
+
+
+def test_a_plain_form_post_redirects_back_to_the_inbox(team) -> None:
+    run = team.start()
+    client = signed_in(team.ann)
+    response = client.post(
+        f"/inbox/{task_of(run).pk}/decide/", {"decision": "reject", "comment": "no"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/inbox/"
+    html = client.get("/inbox/").content.decode()
+    assert "Rejected “Reply to Ada”. The run continues." in html
+    assert reload(run).output == {"dropped": {"why": "no"}}
