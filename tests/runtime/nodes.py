@@ -5,7 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from builder.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Result, Wait
+from builder.nodes.base import (
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Result,
+    Usage,
+    Wait,
+)
 from builder.nodes.registry import registry
 
 
@@ -65,3 +73,16 @@ class Ask(NodeType):
 
 if registry.get(Ask.key) is None:
     registry.register(Ask)
+
+
+class Metered(NodeType):
+    """Reports token usage and cost like an AI node."""
+
+    key = "test.metered"
+
+    def run(self, ctx: NodeContext, config: Any, input: Any) -> Result:
+        return Result({"text": "hi"}, usage=Usage(input_tokens=10, output_tokens=5), cost_usd=0.25)
+
+
+if registry.get(Metered.key) is None:
+    registry.register(Metered)

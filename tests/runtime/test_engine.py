@@ -283,3 +283,30 @@ def test_a_stale_lease_cannot_write(runner, clock) -> None:
     assert (slow.status, slow.output, slow.attempts) == ("succeeded", {"on": "time"}, 2)
     assert slow.error["type"] == "WorkerLost"
     assert run.status == "succeeded"
+
+
+def test_usage_and_cost_are_recorded_per_step_and_summed_on_the_run(runner) -> None:
+    nodes = [T, node("a", "test.metered"), node("b", "test.metered")]
+    run = run_of(runner, nodes, [("t", "a"), ("a", "b")])
+    assert run.status == "succeeded"
+    step = run.steps.get(node_id="a")
+    assert step.usage == {"input_tokens": 10, "output_tokens": 5} and step.cost_usd == 0.25
+    assert run.usage == {"input_tokens": 20, "output_tokens": 10} and run.cost_usd == 0.5
+
+
+def test_event_hooks_get_committed_events_in_order(runner) -> None:
+    from runtime import events
+
+    seen: list[int] = []
+
+    def hook(batch) -> None:
+        seen.extend(event.seq for event in batch)
+        assert all(RunEvent.objects.filter(run_id=e.run_id, seq=e.seq).exists() for e in batch)
+
+    events.register(hook)
+    try:
+        run = run_of(runner, [T, node("a")], [("t", "a")])
+    finally:
+        events.unregister(hook)
+    assert seen == list(range(1, run.event_seq + 1))
+    assert RunEvent.objects.get(run=run, seq=seen[-1]).as_message()["status"] == "succeeded"
