@@ -49,7 +49,7 @@ class Row:
         codes = [int(code) for code in self.expect.split()]
         assert len(codes) == len(CALLERS), (
             f"{self.route} {self.method}: need {len(CALLERS)} statuses"
-       )
+        )
         return dict(zip(CALLERS, codes, strict=True))
 
     @property
