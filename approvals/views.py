@@ -181,6 +181,9 @@ def _query(request: HttpRequest) -> str:
 @login_required
 @require_GET
 def count(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "approvals/_nav_item.html", {"inbox_count": selectors.pending_count(request.user)}
-    )
+    """The nav item with a fresh count (polled by the nav on every page)."""
+    context = {
+        "inbox_count": selectors.pending_count(request.user),
+        "nav": "inbox" if request.GET.get("current") else "",
+    }
+    return render(request, "approvals/_nav_item.html", context)

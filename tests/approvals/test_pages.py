@@ -163,3 +163,13 @@ def test_a_plain_form_post_redirects_back_to_the_inbox(team) -> None:
     html = client.get("/inbox/").content.decode()
     assert "Rejected “Reply to Ada”. The run continues." in html
     assert reload(run).output == {"dropped": {"why": "no"}}
+
+
+def test_the_nav_count_refreshes_itself(team) -> None:
+    client = signed_in(team.ann)
+    html = client.get("/inbox/count/").content.decode()
+    assert 'id="nav-inbox"' in html and "nav-count" not in html
+    team.start()
+    html = client.get("/inbox/count/?current=1").content.decode()
+    assert 'aria-label="1 pending"' in html and 'aria-current="page"' in html
+    assert 'hx-trigger="every 30s"' in html
