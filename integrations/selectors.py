@@ -28,6 +28,15 @@ def workspace_for_admin(user: Any, slug: str | None) -> Workspace:
     return workspace
 
 
+def workspace_for_editor(user: Any, slug: str | None) -> Workspace:
+    """The workspace named ``slug`` if the user may edit its workflows."""
+    workspace = Workspace.objects.filter(slug=slug or "").first()
+    if workspace is None:
+        raise permissions.NotVisible
+    permissions.check(user, Action.EDIT, workspace)
+    return workspace
+
+
 def credentials_in(workspace: Workspace) -> QuerySet[Credential]:
     return (
         Credential.objects.filter(workspace=workspace).select_related("workspace").order_by("name")

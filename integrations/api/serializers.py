@@ -62,3 +62,14 @@ class CredentialUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
         help_text='A new secret; "" removes it; leave out to keep it.',
     )
     disabled = serializers.BooleanField(required=False, help_text="true is the kill switch.")
+
+
+class CredentialChoiceSerializer(serializers.ModelSerializer):
+    """What editors see to pick a credential for a node: never its config."""
+
+    is_test_double = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Credential
+        fields = ["id", "name", "kind", "disabled", "is_test_double"]
+        read_only_fields = fields

@@ -4,5 +4,8 @@ from integrations.api import views
 
 urlpatterns = [
     path("credentials/", views.CredentialListCreateView.as_view(), name="credential-list"),
+    path(
+        "credentials/choices/", views.CredentialChoiceListView.as_view(), name="credential-choices"
+    ),
     path("credentials/<int:pk>/", views.CredentialDetailView.as_view(), name="credential-detail"),
 ]

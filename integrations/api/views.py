@@ -65,6 +65,22 @@ class CredentialListCreateView(InvalidCredentialMixin, generics.ListAPIView):
         return Response(s.CredentialSerializer(credential).data, status=status.HTTP_201_CREATED)
 
 
+class CredentialChoiceListView(generics.ListAPIView):
+    """Names and kinds of a workspace's credentials, for the people who build
+    workflows (editors and admins) to pick one in a node's config."""
+
+    serializer_class = s.CredentialChoiceSerializer
+    pagination_class = None
+
+    @extend_schema(parameters=[OpenApiParameter("workspace", str, description="Workspace slug")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        slug = self.request.query_params.get("workspace")
+        return selectors.credentials_in(selectors.workspace_for_editor(self.request.user, slug))
+
+
 class CredentialDetailView(InvalidCredentialMixin, APIView):
     @extend_schema(responses=s.CredentialSerializer)
     def get(self, request: Request, pk: int) -> Response:

@@ -139,3 +139,20 @@ def test_every_change_is_audited_without_the_secret(admin):
     assert events[0].actor_id == admin.pk
     dumped = str([(e.summary, e.object_repr) for e in events])
     assert CANARY not in dumped and "sk-rotated-123" not in dumped
+
+
+def test_editors_may_list_names_to_pick_from_but_nothing_more(admin, editor, viewer, outsider):
+    create(api_client(admin))
+    response = api_client(editor).get(f"{URL}choices/", {"workspace": "acme"})
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "id": response.json()[0]["id"],
+            "name": "openai-main",
+            "kind": "openai",
+            "disabled": False,
+            "is_test_double": False,
+        },
+    ]
+    assert api_client(viewer).get(f"{URL}choices/", {"workspace": "acme"}).status_code == 403
+    assert api_client(outsider).get(f"{URL}choices/", {"workspace": "acme"}).status_code == 404
