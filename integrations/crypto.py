@@ -32,7 +32,12 @@ def _fernet() -> MultiFernet:
 
 
 def encrypt(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode() if secret else ""
+    """A Fernet token of ``secret``, made with the newest key. The secret is
+    remembered by the log redaction filter from this moment on."""
+    if not secret:
+        return ""
+    redaction.remember(secret)
+    return _fernet().encrypt(secret.encode()).decode()
 
 
 def decrypt(token: str) -> str:
