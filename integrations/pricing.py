@@ -1,9 +1,10 @@
 """Cost of model calls from a per-workspace price table (USD per 1M tokens).
 
 A workspace's table starts as :data:`DEFAULT_PRICES` (list prices of common
-models when this was written; admins edit their copy on the Prices page,
-which seeds it on first visit). Until a workspace has its own rows, the
-defaults apply. A model is priced by the longest table entry that is a
+models when this was written). Until a workspace has its own rows, the
+defaults apply; the first change an admin makes (Model prices page, or
+:func:`integrations.services.set_price`) copies them in, and from then on
+the workspace's rows are its whole table. A model is priced by the longest table entry that is a
 prefix of its name, so ``gpt-4o-mini-2024-07-18`` uses ``gpt-4o-mini``.
 A model with no entry has no cost (``None``): it is shown as unpriced.
 """

@@ -169,6 +169,9 @@ def set_price(
 
 
 def delete_price(workspace: Workspace, model: str) -> None:
+    """Remove one row (a workspace still on the defaults gets its own copy first)."""
+    if not ModelPrice.objects.filter(workspace=workspace).exists():
+        seed_prices(workspace)
     ModelPrice.objects.filter(workspace=workspace, model=model).delete()
 
 

@@ -15,7 +15,7 @@ from accounts import permissions
 from accounts import selectors as account_selectors
 from accounts.models import Workspace
 from accounts.permissions import Action
-from integrations import selectors, services
+from integrations import pricing, selectors, services
 from integrations.exceptions import InvalidCredential
 from integrations.forms import CredentialForm, PriceForm
 from integrations.models import Credential, CredentialKind
@@ -143,8 +143,6 @@ def credential_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def prices(request: HttpRequest) -> HttpResponse:
     workspace = _admin_workspace(request)
-    if not selectors.prices_in(workspace.pk).exists():
-        services.seed_prices(workspace)
     form = PriceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -153,10 +151,12 @@ def prices(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"Price of {data['model']} saved.")
         return redirect("integrations:prices")
+    table = pricing.table_for(workspace.pk)
     context = {
         "nav": "credentials",
         "workspace": workspace,
-        "prices": selectors.prices_in(workspace.pk),
+        "prices": [(model, *table[model]) for model in sorted(table)],
+        "using_defaults": not selectors.prices_in(workspace.pk).exists(),
         "form": form,
     }
     return render(request, "integrations/prices.html", context)

@@ -101,19 +101,18 @@ def test_members_without_the_right_are_refused(editor, workspace):
     assert 'href="/credentials/"' not in client.get("/").content.decode()
 
 
-def test_prices_page_seeds_defaults_and_saves_edits(browser, workspace):
+def test_prices_page_shows_defaults_and_saves_edits(browser, workspace):
     page = browser.get("/credentials/prices/").content.decode()
-    assert "gpt-4o-mini" in page
-    assert ModelPrice.objects.filter(workspace=workspace).count() > 5
+    assert "gpt-4o-mini" in page and "default list prices" in page
+    assert not ModelPrice.objects.filter(workspace=workspace).exists()  # a GET writes nothing
     response = browser.post(
         "/credentials/prices/",
-        {
-            "model": "llama3",
-            "input_usd_per_mtok": "0",
-            "output_usd_per_mtok": "0",
-        },
+        {"model": "llama3", "input_usd_per_mtok": "0", "output_usd_per_mtok": "0"},
     )
     assert response.status_code == 302
+    assert ModelPrice.objects.filter(workspace=workspace, model="gpt-4o-mini").exists()
     assert ModelPrice.objects.filter(workspace=workspace, model="llama3").exists()
+    page = browser.get("/credentials/prices/").content.decode()
+    assert "llama3" in page and "default list prices" not in page
     browser.post("/credentials/prices/delete/", {"model": "llama3"}, **HTMX)
     assert not ModelPrice.objects.filter(workspace=workspace, model="llama3").exists()
