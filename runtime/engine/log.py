@@ -6,15 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from runtime import events as hooks
-from runtime.engine import sql
 from runtime.models import RunEvent
 
 
 @dataclass
 class EventLog:
-    """Events of one transaction of one run. :meth:`flush` numbers them from
-    the locked run row's ``event_seq`` and returns the new last seq."""
+    """Events of one transaction of one run, numbered by :meth:`take` and
+    written by ``plans.save_run``."""
 
     run_id: Any
     at: datetime
@@ -40,15 +38,13 @@ class EventLog:
             )
         )
 
-    def flush(self, last_seq: int) -> int:
+    def take(self, last_seq: int) -> tuple[int, list[RunEvent]]:
+        """Number the pending events after ``last_seq`` (the locked run
+        row's ``event_seq``) and hand them over: (new last seq, events)."""
         for offset, event in enumerate(self.pending, start=1):
             event.seq = last_seq + offset
-        if self.pending:
-            sql.insert_events(self.pending)
-            hooks.publish_on_commit(self.pending)
-        last = last_seq + len(self.pending)
-        self.pending = []
-        return last
+        taken, self.pending = self.pending, []
+        return last_seq + len(taken), taken
 
 
 def _clean(payload: dict[str, Any]) -> dict[str, Any]:

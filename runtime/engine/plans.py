@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
+from runtime import events as hooks
 from runtime import scheduler
 from runtime.context import step_input
 from runtime.engine import sql
@@ -85,12 +87,22 @@ def lock_run(run_id: Any) -> Run:
     return run
 
 
-def save_run(run: Run, events: EventLog, **changes: Any) -> None:
-    """Write the transaction's events and the run's changed columns."""
-    run.event_seq = events.flush(run.event_seq)
+def save_run(run: Run, events: EventLog, applied: Applied | None = None, **changes: Any) -> None:
+    """Write the transition: the plan's rows if not yet written, its events
+    and the run's changed columns (one statement on Postgres)."""
+    run.event_seq, pending = events.take(run.event_seq)
     for name, value in changes.items():
         setattr(run, name, value)
-    sql.update(Run, {"event_seq": run.event_seq, **changes}, {"id": run.pk})
+    values = {"event_seq": run.event_seq, **changes}
+    if applied is not None and not applied.written and connection.vendor == "postgresql":
+        sql.write_fused(run.pk, applied.edges, applied.rows, pending, values)
+        applied.written = True
+    else:
+        if applied is not None:
+            write(run, applied)
+        sql.insert_events(pending)
+        sql.update(Run, values, {"id": run.pk})
+    hooks.publish_on_commit(pending)
 
 
 def load_state(run_id: Any) -> scheduler.State:
@@ -111,9 +123,18 @@ def outputs_of(run_id: Any, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, 
 
 @dataclass
 class Applied:
-    dispatch: list[int]
+    """A plan turned into rows, written by :func:`save_run` (or :func:`write`)."""
+
+    edges: list[tuple[str, int, str]]
+    rows: list[Step]
     #: the single queued step, created already claimed for inline continuation
     inline: Step | None = None
+    written: bool = False
+
+    @property
+    def dispatch(self) -> list[int]:
+        """Ids of the new queued steps to send (known once written)."""
+        return [row.pk for row in self.rows if row.status == StepStatus.QUEUED]
 
 
 def apply_plan(
@@ -127,21 +148,19 @@ def apply_plan(
     *,
     claim_single: bool = False,
 ) -> Applied:
-    """Record the plan's edge states and create its steps (one multi-row
-    insert each). The unique (run, node, visit) constraint is the last line
-    of defence: a duplicate aborts the transaction instead of running twice."""
-    if plan.edges:
-        sql.insert_edges(run.pk, plan.edges)
+    """Turn the plan's edge states and steps into rows (written with the
+    run's update, in the same statement on Postgres) and update ``state``.
+    The unique (run, node, visit) constraint is the last line of defence: a
+    duplicate aborts the transaction instead of running a visit twice."""
     for edge_id, visit, value in plan.edges:
         state.edges[(edge_id, visit)] = value
     if not plan.steps:
-        return Applied([])
+        return Applied(list(plan.edges), [])
     wanted = {key for step in plan.steps for key in step.inputs if key not in known_outputs}
     outputs = {**known_outputs, **outputs_of(run.pk, wanted)}
     queued = [s for s in plan.steps if s.status == scheduler.QUEUED]
     inline = queued[0] if claim_single and len(queued) == 1 and plan.failed is None else None
     rows = [_new_step(run, graph, step, outputs, now, step is inline) for step in plan.steps]
-    sql.insert_steps(rows, now)
     for step, row in zip(plan.steps, rows, strict=True):
         state.steps[(step.node_id, step.visit)] = scheduler.StepView(
             step.node_id, step.visit, row.status, step.port
@@ -150,14 +169,22 @@ def apply_plan(
             step.node_id, step.visit, row.status, attempt=row.attempts or None, error=row.error
         )
     inline_row = rows[plan.steps.index(inline)] if inline else None
-    dispatch = [r.pk for r in rows if r.status == StepStatus.QUEUED]
-    return Applied(dispatch, inline_row)
+    return Applied(list(plan.edges), rows, inline_row)
+
+
+def write(run: Run, applied: Applied) -> None:
+    """Write a plan's rows now (before statements that must see them)."""
+    if not applied.written:
+        sql.insert_edges(run.pk, applied.edges)
+        sql.insert_steps(applied.rows)
+        applied.written = True
 
 
 def _new_step(
     run: Run, graph: RunGraph, step: scheduler.NewStep, outputs: Mapping, now: datetime, claim: bool
 ) -> Step:
     row = Step(
+        created_at=now,
         run_id=run.pk,
         node_id=step.node_id,
         visit=step.visit,

@@ -139,6 +139,7 @@ def _begin(run: Run, plan: scheduler.Plan, reused: dict | None = None) -> None:
     graph = plans.graph_of(run.pk)
     state = plans.load_state(run.pk)
     applied = plans.apply_plan(run, graph, plan, state, events, now, reused or {})
+    plans.write(run, applied)
     changes: dict[str, Any] = {}
     if plan.failed is not None:
         node_id, visit = plan.failed

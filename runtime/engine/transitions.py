@@ -188,7 +188,6 @@ def finish(claim: Claim, outcome: Outcome, *, inline: bool = True) -> Claim | No
             plans.save_run(run, events, **changes)
             return None
         next_row = _follow(run, graph, claim, ended, events, now, changes, inline)
-        plans.save_run(run, events, **changes)
     return _claim_of(run, next_row) if next_row is not None else None
 
 
@@ -307,11 +306,14 @@ def _follow(
     known = {(claim.node_id, claim.visit): ended[1]}
     applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=inline)
     if plan.failed is not None:
+        plans.write(run, applied)  # the run's failure must see (and skip) the new steps
         node_id, visit = plan.failed
         failed = Step.objects.filter(run_id=run.pk, node_id=node_id, visit=visit).first()
         changes.update(plans.fail(run, plans.step_error(failed, node_id, visit), events, now))
+        plans.save_run(run, events, **changes)
         return None
     changes.update(plans.settle(run, graph, state, events, now))
+    plans.save_run(run, events, applied, **changes)
     others = [pk for pk in applied.dispatch if applied.inline is None or pk != applied.inline.pk]
     dispatch.on_commit(others)
     return applied.inline
