@@ -124,7 +124,12 @@ def remove_member(actor: Any, workspace: Workspace, membership: Membership) -> N
 
 
 def invitation_url(token: str) -> str:
-    return settings.BASE_URL.rstrip("/") + reverse("accounts:invitation-accept", args=[token])
+    """The link on the host the admin is using; BATON_BASE_URL outside a request."""
+    path = reverse("accounts:invitation-accept", args=[token])
+    request = audit.current_request.get()
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return settings.BASE_URL.rstrip("/") + path
 
 
 @transaction.atomic

@@ -29,7 +29,9 @@ def invite(client, admin, **fields):
     match = re.search(rb'id="invite-link" type="text" readonly value="([^"]+)"', page.content)
     assert match, page.content.decode()[:3000]
     client.logout()
-    return match.group(1).decode().split("127.0.0.1:8000", 1)[1]
+    link = match.group(1).decode()
+    assert link.startswith("http://testserver/accounts/invite/")
+    return link.split("testserver", 1)[1]
 
 
 def test_a_new_person_signs_up_through_the_link_once(
