@@ -177,3 +177,8 @@ ROWS: list[Row] = [
     Row("admin:index", "GET", "302 302 302 302 302 302 302"),
 ]
 # fmt: on
+
+# WebSocket routes of config.routing (contract section 5), by route name: a
+# row's ``expect`` reads "accept" or "reject" per caller. None exist yet; the
+# test fails, naming the route, as soon as one is added without a row.
+WS_ROWS: list[Row] = []

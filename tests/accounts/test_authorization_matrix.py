@@ -250,3 +250,18 @@ def test_row(row: Row, world: dict[str, Any], db: None, settings: Any) -> None:
         f"{row.id}\n  expected: {' '.join(str(expected[c]) for c in CALLERS)}"
         f"\n  actual:   {' '.join(str(actual[c]) for c in CALLERS)}\n  callers:  {' '.join(CALLERS)}"
     )
+
+
+def websocket_routes() -> list[str]:
+    from config.routing import websocket_urlpatterns
+
+    return [route.name for route in walk(websocket_urlpatterns)]
+
+
+def test_every_websocket_route_has_a_row() -> None:
+    """WebSocket routes (contract section 5) need rows too, in WS_ROWS."""
+    from tests.accounts.authz_rows import WS_ROWS
+
+    covered = {row.route for row in WS_ROWS}
+    missing = [name for name in websocket_routes() if name not in covered]
+    assert not missing, f"WebSocket routes without a row in WS_ROWS: {missing}"
