@@ -11,7 +11,7 @@ from integrations.models import CredentialKind
 
 
 class JSONObjectField(forms.CharField):
-    widget = forms.Textarea(attrs={"rows": 6, "spellcheck": "false"})
+    widget = forms.Textarea(attrs={"rows": 12, "spellcheck": "false"})
 
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, dict):

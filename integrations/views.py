@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -152,14 +153,28 @@ def prices(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Price of {data['model']} saved.")
         return redirect("integrations:prices")
     table = pricing.table_for(workspace.pk)
+    chosen = request.GET.get("model", "")
+    if request.method == "GET" and chosen in table:
+        form = PriceForm(
+            initial={
+                "model": chosen,
+                "input_usd_per_mtok": table[chosen][0],
+                "output_usd_per_mtok": table[chosen][1],
+            }
+        )
     context = {
         "nav": "credentials",
         "workspace": workspace,
-        "prices": [(model, *table[model]) for model in sorted(table)],
+        "prices": [(m, _usd(table[m][0]), _usd(table[m][1])) for m in sorted(table)],
         "using_defaults": not selectors.prices_in(workspace.pk).exists(),
         "form": form,
     }
     return render(request, "integrations/prices.html", context)
+
+
+def _usd(amount: Decimal) -> str:
+    """At least two decimals, more only when the price has them: 0.15, 4.00, 0.0375."""
+    return f"{amount:.2f}" if amount == round(amount, 2) else f"{amount.normalize():f}"
 
 
 @login_required
