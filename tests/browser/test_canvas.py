@@ -153,6 +153,7 @@ def test_editor_builds_configures_saves_and_runs_a_workflow(
     )
 
     # Export, then import an edited copy of the file.
+    page.get_by_text("More").click()
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export").click()
     exported = tmp_path / "exported.json"

@@ -36,6 +36,17 @@ function dialogOpen(): boolean {
   return !!document.querySelector("dialog[open]");
 }
 
+/** Close open "More" menus; true when one was open. */
+function closeMenus(except?: EventTarget | null): boolean {
+  let closed = false;
+  document.querySelectorAll<HTMLDetailsElement>("details.bt-menu[open]").forEach((menu) => {
+    if (except instanceof Node && menu.contains(except)) return;
+    menu.open = false;
+    closed = true;
+  });
+  return closed;
+}
+
 function viewportCenter(): { x: number; y: number } | undefined {
   const { flow } = useEditor.getState();
   const pane = document.querySelector(".bt-canvas")?.getBoundingClientRect();
@@ -57,7 +68,7 @@ function onKeyDown(event: KeyboardEvent): void {
   if (mod && key === "a") return run(selectAll);
   if (!mod && !event.altKey && event.key === "?") return run(() => openDialog("help"));
   if (!mod && event.shiftKey && event.code === "Digit1") return run(() => void flow?.fitView({ padding: 0.15, duration: 300 }));
-  if (event.key === "Escape") return run(() => selectOnly([]));
+  if (event.key === "Escape") return run(() => (closeMenus() ? undefined : selectOnly([])));
   if (!mod && (event.key === "+" || event.key === "=")) return run(() => void flow?.zoomIn({ duration: 150 }));
   if (!mod && (event.key === "-" || event.key === "_")) return run(() => void flow?.zoomOut({ duration: 150 }));
   if (readOnly) return;
@@ -116,13 +127,16 @@ export function App() {
       void saveNow();
       e.preventDefault();
     };
+    const pointerDown = (e: PointerEvent) => closeMenus(e.target);
     window.addEventListener("keydown", onKeyDown);
+    document.addEventListener("pointerdown", pointerDown);
     document.addEventListener("copy", copy);
     document.addEventListener("cut", cut);
     document.addEventListener("paste", onPaste);
     window.addEventListener("beforeunload", beforeUnload);
     return () => {
       window.removeEventListener("keydown", onKeyDown);
+      document.removeEventListener("pointerdown", pointerDown);
       document.removeEventListener("copy", copy);
       document.removeEventListener("cut", cut);
       document.removeEventListener("paste", onPaste);

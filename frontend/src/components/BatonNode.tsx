@@ -1,8 +1,9 @@
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
-import { memo, useEffect, useMemo } from "react";
+import { memo, useEffect, useMemo, useRef } from "react";
 import type { BatonFlowNode } from "../lib/graph";
-import { portsFor, portTone } from "../lib/ports";
+import { nodePorts, portTone } from "../lib/ports";
 import { statusMeta } from "../lib/status";
+import { useShallow } from "zustand/react/shallow";
 import { useEditor } from "../state/store";
 import { categoryMeta, categoryOf } from "./nodeMeta";
 
@@ -12,20 +13,22 @@ const EMPTY = "";
  * the per-node maps, so editing or validating one node re-renders one node. */
 function BatonNodeView({ id, data, selected }: NodeProps<BatonFlowNode>) {
   const spec = data.spec;
-  const type = useEditor((s) => s.catalog.get(spec.type));
-  const issues = useEditor((s) => s.issuesByNode[id]);
-  const step = useEditor((s) => s.stepsByNode[id]);
-  const usedPorts = useEditor((s) => s.extraPortsByNode[id] ?? EMPTY);
-  const readOnly = useEditor((s) => s.readOnly);
+  // One subscription per node (not one per value): with hundreds of nodes,
+  // every store update visits every subscriber.
+  const [type, issues, step, usedPorts, readOnly] = useEditor(
+    useShallow((s) => [s.catalog.get(spec.type), s.issuesByNode[id], s.stepsByNode[id], s.extraPortsByNode[id] ?? EMPTY, s.readOnly] as const),
+  );
   const updateInternals = useUpdateNodeInternals();
 
-  const ports = useMemo(() => {
-    const declared = portsFor(type, spec.config);
-    const missing = usedPorts ? usedPorts.split("|").filter((p) => !declared.includes(p)) : [];
-    return { declared, missing: Array.from(new Set(missing)) };
-  }, [type, spec.config, usedPorts]);
+  const ports = useMemo(() => nodePorts(type, spec.config, usedPorts ? usedPorts.split("|") : []), [type, spec.config, usedPorts]);
   const portKey = [...ports.declared, ...ports.missing].join("|");
-  useEffect(() => updateInternals(id), [id, portKey, updateInternals]);
+  // React Flow measures handles on mount; re-measure only when the ports change.
+  const measuredPorts = useRef(portKey);
+  useEffect(() => {
+    if (measuredPorts.current === portKey) return;
+    measuredPorts.current = portKey;
+    updateInternals(id);
+  }, [id, portKey, updateInternals]);
 
   const category = categoryOf(spec.type, type?.category);
   const meta = categoryMeta(category);
@@ -48,7 +51,7 @@ function BatonNodeView({ id, data, selected }: NodeProps<BatonFlowNode>) {
     <div
       className={`bt-node cat-${category}${selected ? " is-selected" : ""}${spec.disabled ? " is-disabled" : ""}${
         errors ? " has-errors" : ""
-      }${step ? ` status-${step.status}` : ""}`}
+      }${step ? ` has-status status-${step.status}` : ""}`}
       style={status ? ({ "--node-status": status.color } as React.CSSProperties) : undefined}
       aria-label={label}
       role="group"

@@ -6,10 +6,10 @@ import {
   MiniMap,
   ReactFlow,
   SelectionMode,
-  useNodesInitialized,
   type OnSelectionChangeParams,
+  type ReactFlowInstance,
 } from "@xyflow/react";
-import { useCallback, useEffect, useRef, type DragEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type DragEvent } from "react";
 import { isBatonNode, type FlowEdge, type FlowNode } from "../lib/graph";
 import { statusMeta } from "../lib/status";
 import {
@@ -29,6 +29,33 @@ export const NODE_DRAG_TYPE = "application/x-baton-node-type";
 const nodeTypes = { baton: BatonNode, sticky: StickyNode };
 const defaultEdgeOptions = { type: "smoothstep", interactionWidth: 16 };
 const proOptions = { hideAttribution: false };
+const fitViewOptions = { padding: 0.15, maxZoom: 1 };
+/** How many nodes a large workflow opens on (the trigger and what follows it). */
+const ENTRY_NODES = 24;
+
+/** Large workflows open at a readable zoom on their entry (the trigger and
+ * the nodes after it) rather than fitting hundreds of unreadable nodes: it is
+ * what people look at first, and only the visible nodes get mounted. Shift+1
+ * fits everything; the minimap shows the whole. */
+function initialFitOptions(nodes: FlowNode[], edges: FlowEdge[]) {
+  if (nodes.length <= VIRTUALIZE_ABOVE) return fitViewOptions;
+  const { catalog } = useEditor.getState();
+  const triggers = nodes.filter((n) => isBatonNode(n) && catalog.get(n.data.spec.type)?.is_trigger).map((n) => n.id);
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  const picked = new Set<string>(triggers.length ? triggers : [nodes[0].id]);
+  let frontier = [...picked];
+  while (frontier.length && picked.size < ENTRY_NODES) {
+    frontier = frontier.flatMap((id) => next.get(id) ?? []).filter((id) => !picked.has(id));
+    for (const id of frontier) if (picked.size < ENTRY_NODES) picked.add(id);
+  }
+  return { padding: 0.1, maxZoom: 1, minZoom: 0.55, nodes: [...picked].map((id) => ({ id })) };
+}
+const multiSelectionKeys = ["Shift", "Meta", "Control"];
+const ariaLabels = {
+  "node.a11yDescription.default": "Press Enter or Space to select this node. Use the arrow keys to move it.",
+};
+const onInit = (instance: ReactFlowInstance<FlowNode, FlowEdge>) => useEditor.setState({ flow: instance });
 /** Past this many nodes, only the visible ones are mounted. */
 const VIRTUALIZE_ABOVE = 150;
 
@@ -51,15 +78,16 @@ export function Canvas() {
   const edges = useEditor((s) => s.edges);
   const readOnly = useEditor((s) => s.readOnly);
   const flow = useEditor((s) => s.flow);
-  const initialized = useNodesInitialized();
-  const fitted = useRef(false);
+  const marked = useRef(false);
+  // Decided once, when the canvas first shows the workflow.
+  const [openFit] = useState(() => initialFitOptions(nodes, edges));
 
-  // Fit once the nodes have their real sizes (the fitView prop can run before the layout settles).
+  // For the benchmark (bench/canvas): the first frame that shows the workflow.
   useEffect(() => {
-    if (!initialized || !flow || fitted.current) return;
-    fitted.current = true;
-    requestAnimationFrame(() => void flow.fitView({ padding: 0.15, maxZoom: 1 }));
-  }, [initialized, flow]);
+    if (marked.current || !flow) return;
+    marked.current = true;
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark("baton:canvas-ready")));
+  }, [flow]);
 
   const onDragOver = useCallback((event: DragEvent) => {
     if (!event.dataTransfer.types.includes(NODE_DRAG_TYPE)) return;
@@ -90,14 +118,14 @@ export function Canvas() {
         onConnect={connect}
         isValidConnection={isValidConnection}
         onSelectionChange={onSelectionChange}
-        onInit={(instance) => useEditor.setState({ flow: instance })}
+        onInit={onInit}
         nodesDraggable={!readOnly}
         nodesConnectable={!readOnly}
         edgesReconnectable={false}
         elementsSelectable
         deleteKeyCode={null}
         selectionKeyCode="Shift"
-        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        multiSelectionKeyCode={multiSelectionKeys}
         selectionMode={SelectionMode.Partial}
         selectionOnDrag={false}
         panOnDrag
@@ -106,9 +134,9 @@ export function Canvas() {
         minZoom={0.1}
         maxZoom={2}
         fitView
-        fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+        fitViewOptions={openFit}
         proOptions={proOptions}
-        ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter or Space to select this node. Use the arrow keys to move it." }}
+        ariaLabelConfig={ariaLabels}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
         <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} ariaLabel="Mini map" />

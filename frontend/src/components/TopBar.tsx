@@ -95,6 +95,8 @@ export function TopBar() {
   const paletteOpen = useUi((s) => s.paletteOpen);
   const panelOpen = useUi((s) => s.panelOpen);
   const fileInput = useRef<HTMLInputElement>(null);
+  const menu = useRef<HTMLDetailsElement>(null);
+  const closeMenu = () => menu.current?.removeAttribute("open");
   const invalid = errors > 0 || serverValid === false;
 
   return (
@@ -140,32 +142,39 @@ export function TopBar() {
           Find
         </button>
         {config.mode !== "run" && <ValidationSummary />}
-        <button type="button" className="bt-button" onClick={() => downloadJson(name, currentGraph())}>
-          Export
-        </button>
-        {!readOnly && (
-          <>
-            <button type="button" className="bt-button" onClick={() => fileInput.current?.click()}>
-              Import
+        <details className="bt-menu" ref={menu}>
+          <summary className="bt-button" aria-label="More actions">
+            More <span aria-hidden="true">▾</span>
+          </summary>
+          <div className="bt-menu-items">
+            <button type="button" className="bt-button" onClick={() => { closeMenu(); downloadJson(name, currentGraph()); }}>
+              Export
             </button>
-            <input
-              ref={fileInput}
-              type="file"
-              accept=".json,application/json"
-              className="bt-visually-hidden"
-              tabIndex={-1}
-              aria-label="Import workflow file"
-              onChange={(e) => {
-                const file = e.target.files?.[0];
-                if (file) void importFile(file);
-                e.target.value = "";
-              }}
-            />
-          </>
+            {!readOnly && (
+              <button type="button" className="bt-button" onClick={() => { closeMenu(); fileInput.current?.click(); }}>
+                Import
+              </button>
+            )}
+            <button type="button" className="bt-button" onClick={() => { closeMenu(); openDialog("versions"); }}>
+              Versions
+            </button>
+          </div>
+        </details>
+        {!readOnly && (
+          <input
+            ref={fileInput}
+            type="file"
+            accept=".json,application/json"
+            className="bt-visually-hidden"
+            tabIndex={-1}
+            aria-label="Import workflow file"
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              if (file) void importFile(file);
+              e.target.value = "";
+            }}
+          />
         )}
-        <button type="button" className="bt-button" onClick={() => openDialog("versions")}>
-          Versions
-        </button>
         <button type="button" className="bt-icon-button" aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)" onClick={() => openDialog("help")}>
           ?
         </button>

@@ -21,6 +21,9 @@ export type FlowNode = BatonFlowNode | StickyFlowNode;
 export type FlowEdge = Edge<BatonEdgeData>;
 
 export const NOTE_PREFIX = "note:";
+export const NODE_WIDTH = 240;
+/** Until the store computes the real one from the ports (lib/handles.ts). */
+export const NODE_HEIGHT_ESTIMATE = 102;
 export const DEFAULT_NOTE_SIZE = { width: 220, height: 140 };
 
 export interface FlowState {
@@ -47,6 +50,10 @@ export function nodeToFlow(node: GraphNode, fallback: { x: number; y: number }):
     id: node.id,
     type: "baton",
     position: valid ? { x: position.x, y: position.y } : fallback,
+    // A size before measuring: lets fit-view and culling (onlyRenderVisibleElements)
+    // work for nodes that were never mounted.
+    initialWidth: NODE_WIDTH,
+    initialHeight: NODE_HEIGHT_ESTIMATE,
     data: { spec },
   };
 }
@@ -60,6 +67,7 @@ export function noteToFlow(note: StickyNote): StickyFlowNode {
     width: size.width,
     height: size.height,
     zIndex: -1,
+    handles: [],
     data: { text: note.text ?? "" },
   };
 }

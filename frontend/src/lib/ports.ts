@@ -53,3 +53,15 @@ const TONES: Record<string, PortTone> = {
 export function portTone(port: string): PortTone {
   return TONES[port] ?? "neutral";
 }
+
+/** The ports a node shows: its declared ports, then any port that edges
+ * still use but the node no longer has (shown as "missing"). */
+export function nodePorts(
+  type: NodeType | undefined,
+  config: JSONObject | undefined,
+  usedPorts: Iterable<string>,
+): { declared: string[]; missing: string[] } {
+  const declared = portsFor(type, config);
+  const missing = unique([...usedPorts].filter((p) => !declared.includes(p)));
+  return { declared, missing };
+}

@@ -37,7 +37,8 @@ import {
 import { canRedo, canUndo, commit, createHistory, redo, undo, type History } from "../lib/history";
 import { newEdgeId, newNodeId, uniqueId } from "../lib/ids";
 import { layoutPositions } from "../lib/layout";
-import { DEFAULT_PORT } from "../lib/ports";
+import { handlesFor, nodeHeight, sameHandles } from "../lib/handles";
+import { DEFAULT_PORT, nodePorts } from "../lib/ports";
 import { rewriteReferences } from "../lib/references";
 import { latestSteps, TERMINAL_RUN_STATUSES } from "../lib/status";
 import { upstreamOf } from "../lib/suggestions";
@@ -189,6 +190,7 @@ export async function loadEditor(): Promise<void> {
       showRun(run);
       if (!TERMINAL_RUN_STATUSES.has(run.status)) pollRun(run.id);
     }
+    performance.mark("baton:data-loaded");
     replaceGraph(graph, { resetHistory: true });
     set({ loadState: "ready" });
     void validateOnServer();
@@ -213,7 +215,7 @@ async function graphOfRun(run: Run): Promise<GraphDocument | null> {
 /** Show `doc` on the canvas. Nodes without positions are laid out. */
 export function replaceGraph(doc: GraphDocument, options: { resetHistory?: boolean; revision?: number } = {}): void {
   const flow = graphToFlow(doc);
-  let nodes = flow.nodes;
+  let nodes = withHandles(flow.nodes, flow.edges, get().catalog);
   if (flow.missingPositions) nodes = withLayout(nodes, flow.edges);
   const state = { nodes, edges: flow.edges };
   if (options.resetHistory) {
@@ -233,10 +235,30 @@ export function replaceGraph(doc: GraphDocument, options: { resetHistory?: boole
 
 /* ------------------------------------------------------------ edits */
 
+/** Give each workflow node its computed handles (see lib/handles.ts). Nodes
+ * whose ports did not change stay the same objects. */
+function withHandles(nodes: FlowNode[], edges: FlowEdge[], catalog: Catalog): FlowNode[] {
+  const used = new Map<string, string[]>();
+  for (const e of edges) used.set(e.source, [...(used.get(e.source) ?? []), e.sourceHandle ?? DEFAULT_PORT]);
+  let changed = false;
+  const out = nodes.map((n) => {
+    if (!isBatonNode(n)) return n;
+    const type = catalog.get(n.data.spec.type);
+    const { declared, missing } = nodePorts(type, n.data.spec.config, used.get(n.id) ?? []);
+    const ports = [...declared, ...missing];
+    const hasInput = !type?.is_trigger;
+    if (sameHandles(n.handles, ports, hasInput)) return n;
+    changed = true;
+    return { ...n, handles: handlesFor(ports, hasInput), initialHeight: nodeHeight(ports.length) };
+  });
+  return changed ? out : nodes;
+}
+
 /** Record an edit: new canvas state, an undo step, a save. */
 export function applyEdit(next: FlowState, key?: string): void {
   const s = get();
   if (s.readOnly) return;
+  next = { nodes: withHandles(next.nodes, next.edges, s.catalog), edges: next.edges };
   set({
     nodes: next.nodes,
     edges: next.edges,
@@ -331,8 +353,8 @@ export function setEdgeLoop(id: string, loop: boolean): void {
 
 function defaultSize(node: FlowNode): { width: number; height: number } {
   return {
-    width: node.measured?.width ?? node.width ?? 240,
-    height: node.measured?.height ?? node.height ?? 90,
+    width: node.measured?.width ?? node.width ?? node.initialWidth ?? 240,
+    height: node.measured?.height ?? node.height ?? node.initialHeight ?? 100,
   };
 }
 
