@@ -334,7 +334,6 @@ class Classify(NodeType):
             config,
             prompt=config.text,
             system=_classify_system(config),
-            temperature=0,
             json_mode=True,
         )
         completion = _complete(ctx, config, request, category_validator(names))
@@ -393,7 +392,6 @@ class Extract(NodeType):
             config,
             prompt=config.text,
             system=_extract_system(config),
-            temperature=0,
             json_mode=True,
         )
         validate = json_validator(config.schema_, require_object=True)

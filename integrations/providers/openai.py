@@ -41,7 +41,10 @@ class OpenAIProvider:
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.max_tokens is not None:
-            params["max_tokens"] = request.max_tokens
+            # api.openai.com's reasoning models only take max_completion_tokens;
+            # OpenAI-compatible servers (a base_url) know max_tokens best.
+            key = "max_tokens" if self._config.get("base_url") else "max_completion_tokens"
+            params[key] = request.max_tokens
         if request.json_mode:
             params["response_format"] = {"type": "json_object"}
         return params
