@@ -33,6 +33,13 @@ def test_the_filter_is_installed_on_the_console_handler(settings):
     console = settings.LOGGING["handlers"]["console"]
     assert "redact_secrets" in console["filters"]
     assert settings.LOGGING["filters"]["redact_secrets"]["()"].endswith("SecretRedactionFilter")
+    installed = [
+        f
+        for h in logging.getLogger().handlers
+        for f in h.filters
+        if isinstance(f, redaction.SecretRedactionFilter)
+    ]
+    assert installed, "django.setup() put the filter on the root logger's console handler"
 
 
 def test_redact_value_walks_json():
