@@ -193,6 +193,7 @@ class LLM(NodeType):
         "Ask a language model (OpenAI, Anthropic, any OpenAI-compatible server), with fallbacks."
     )
     Config = LLMConfig
+    raw_fields = ("json_schema",)  # a schema is a fixed document, never a template
     side_effects = True
     output_schema = {
         "type": "object",
