@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import forms, permissions, selectors, services
 from accounts.exceptions import AccountsError, InvitationInvalid
@@ -231,7 +232,9 @@ def member_remove(request: HttpRequest, user_id: int) -> HttpResponse:
         lambda: services.remove_member(request.user, workspace, membership),
     )
     if membership.user_id == request.user.pk and not permissions.is_member(request.user, workspace):
-        return redirect("builder:home")
+        # They left the workspace: this page is no longer theirs.
+        home = reverse("builder:home")
+        return HttpResponseClientRedirect(home) if request.htmx else redirect(home)
     return _after_post(request, "accounts:members", lambda: _members_panel(request, workspace))
 
 

@@ -127,3 +127,24 @@ def test_publish_is_recorded(team):
     assert response.json()["status"] == "published"
     event = AuditEvent.objects.get(action="workflow.published")
     assert event.summary == {"version": 1, "note": "v1"} and event.actor_name == "admin"
+
+
+def test_a_writer_that_lost_the_race_appends_after_the_winner(team, monkeypatch):
+    """Two writers read the same head: the unique (chain, seq) makes the second retry."""
+    first = audit.record(team["admin"], team["acme"], "test.first")
+    real_now = audit.timezone.now
+    raced: list[AuditEvent] = []
+    started: list[bool] = []
+
+    def now_after_a_rival_wrote():
+        # Called by _append between reading the head and inserting: a rival slips in.
+        if not started:
+            started.append(True)
+            raced.append(audit.record(team["editor"], team["acme"], "test.rival"))
+        return real_now()
+
+    monkeypatch.setattr(audit.timezone, "now", now_after_a_rival_wrote)
+    mine = audit.record(team["admin"], team["acme"], "test.mine")
+    assert raced[0].seq == 2 and raced[0].prev_hash == first.hash
+    assert mine.seq == 3 and mine.prev_hash == raced[0].hash
+    assert audit.verify()[1] is None

@@ -205,3 +205,11 @@ def test_csrf_less_posts_are_refused_and_change_nothing(team):
     assert not Membership.objects.filter(user=team["other_admin"], workspace=team["acme"]).exists()
     team["acme"].refresh_from_db()
     assert team["acme"].name == "Acme"
+
+
+def test_an_admin_leaving_the_workspace_is_sent_home(client, team):
+    Membership.objects.filter(user=team["editor"]).update(roles=["editor", "admin"])
+    signed_in(client, team["admin"])
+    left = client.post(f"/accounts/members/{team['admin'].pk}/remove/", HTTP_HX_REQUEST="true")
+    assert left.status_code == 200 and left["HX-Redirect"] == "/"
+    assert not Membership.objects.filter(user=team["admin"]).exists()
