@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -72,7 +72,11 @@ def add_member(actor: Any, workspace: Workspace, user: User, roles: Any) -> Memb
     roles = clean_roles(roles)
     if Membership.objects.filter(workspace=workspace, user=user).exists():
         raise Conflict(f"{user.get_username()} is already a member; change their roles instead.")
-    membership = Membership.objects.create(workspace=workspace, user=user, roles=roles)
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(workspace=workspace, user=user, roles=roles)
+    except IntegrityError:  # added by a concurrent request since the check above
+        raise Conflict(f"{user.get_username()} is already a member.") from None
     audit.record(
         actor,
         workspace,
@@ -259,7 +263,11 @@ def sign_up_with_invitation(token: str, username: str, email: str, password: str
         raise Conflict(
             "That username is taken; choose another, or sign in first.", field="username"
         )
-    user = User.objects.create_user(username=username, email=email, password=password)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+    except IntegrityError:  # taken by a concurrent sign-up since the check above
+        raise Conflict("That username is taken; choose another.", field="username") from None
     accept_invitation(token, user)
     return user
 
