@@ -97,3 +97,18 @@ class PublishRequestDetailSerializer(PublishRequestSerializer):
 class DecisionSerializer(StrictSerializerMixin, serializers.Serializer):
     decision = serializers.ChoiceField(["approve", "reject"])
     comment = serializers.CharField(max_length=5000, required=False, default="", allow_blank=True)
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    roles = serializers.ListField(child=serializers.CharField())
+    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationCreateSerializer(StrictSerializerMixin, serializers.Serializer):
+    email = serializers.EmailField(required=False, default="", allow_blank=True)
+    roles = serializers.JSONField()
+    days = serializers.IntegerField(required=False, default=7)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import members, publish_requests, views
+from accounts.api import invitations, members, publish_requests, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -10,6 +10,16 @@ urlpatterns = [
         "workspaces/<slug:slug>/members/<int:user_id>/",
         members.MemberDetailView.as_view(),
         name="api-member",
+    ),
+    path(
+        "workspaces/<slug:slug>/invitations/",
+        invitations.InvitationListView.as_view(),
+        name="api-invitations",
+    ),
+    path(
+        "workspaces/<slug:slug>/invitations/<int:pk>/",
+        invitations.InvitationDetailView.as_view(),
+        name="api-invitation",
     ),
     path(
         "publish-requests/",

@@ -120,3 +120,31 @@ def test_only_admins_invite(client, team):
     client.force_login(team["editor"])
     assert client.post("/accounts/invitations/", {"roles": ["admin"], "days": 7}).status_code == 403
     assert not Invitation.objects.exists()
+
+
+def test_invitations_over_the_api(client, team):
+    from tests.conftest import api_client
+
+    admin = api_client(team["admin"])
+    url = "/api/v1/workspaces/acme/invitations/"
+    created = admin.post(
+        url, {"email": "n@example.com", "roles": ["runner"], "days": 3}, format="json"
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert body["roles"] == ["runner"] and body["url"].startswith(
+        "http://testserver/accounts/invite/"
+    )
+    listed = admin.get(url).json()
+    assert [row["id"] for row in listed] == [body["id"]] and "url" not in listed[0]
+    assert admin.post(url, {"roles": ["boss"]}, format="json").status_code == 400
+    assert admin.post(url, {"roles": ["viewer"], "days": 365}, format="json").status_code == 400
+    assert (
+        api_client(team["editor"]).post(url, {"roles": ["admin"]}, format="json").status_code == 403
+    )
+    assert api_client(team["other_admin"]).get(url).status_code == 404
+    assert api_client(team["other_admin"]).delete(f"{url}{body['id']}/").status_code == 404
+    assert admin.delete(f"{url}{body['id']}/").status_code == 204
+    assert admin.delete(f"{url}{body['id']}/").status_code == 409
+    path = body["url"].split("testserver", 1)[1]
+    assert client.get(path).status_code == 410
