@@ -9,6 +9,7 @@ imports it to send the work. ``BENCH_BROKER_URL`` names the broker.
 from __future__ import annotations
 
 import os
+import time
 
 import redis
 from celery import Celery
@@ -47,8 +48,14 @@ def noop(*args: object) -> None:
 
 @app.task(name="bench.noop_counted", ignore_result=True)
 def noop_counted(key: str) -> None:
-    """A no-op that reports it ran, for throughput without a result backend."""
-    counter().incr(key)
+    """A no-op that reports it ran (count, first and last time), for throughput
+    without a result backend."""
+    now = time.time()
+    pipe = counter().pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.set(f"{key}:first", now, nx=True)
+    pipe.set(f"{key}:last", now)
+    pipe.execute()
 
 
 @app.task(name="bench.collect")
