@@ -20,6 +20,7 @@ def on_run_events(events: Sequence[Any]) -> None:
     from triggers import waiting
 
     waiting.notify(finished)
+    waiting.publish_finished([str(run_id) for run_id in finished])
     for run_id in dict.fromkeys(finished):
         try:
             after_run_finished(run_id)
