@@ -45,8 +45,8 @@ class Row:
     committed: bool = False
     note: str = ""
 
-    def expected(self) -> dict[str, int]:
-        codes = [int(code) for code in self.expect.split()]
+    def expected(self) -> dict[str, Any]:
+        codes = [code if code == "open" else int(code) for code in self.expect.split()]
         assert len(codes) == len(CALLERS), (
             f"{self.route} {self.method}: need {len(CALLERS)} statuses"
         )
@@ -181,7 +181,16 @@ ROWS: list[Row] = [
 ]
 # fmt: on
 
-# WebSocket routes of config.routing (contract section 5), by route name: a
-# row's ``expect`` reads "accept" or "reject" per caller. None exist yet; the
-# test fails, naming the route, as soon as one is added without a row.
-WS_ROWS: list[Row] = []
+# WebSocket routes of config.routing (contract section 5), by route name. A
+# row's ``expect`` reads, per caller, "open" (the socket stays open) or the
+# close code the consumer answers with: 4401 not signed in, 4403 not allowed,
+# 4404 not visible. Objects: "run", "workflow"; the workspace is "acme".
+# fmt: off
+WS_ROWS: list[Row] = [
+    Row("ws-run", "WS", "4401 open open open open open 4404", kwargs={"run_id": "run"}),
+    Row("ws-run", "WS", "4401 4404 4404 4404 4404 4404 4404",
+        kwargs={"run_id": "00000000-0000-0000-0000-000000000000"}, note="(unknown run)"),
+    Row("ws-workflow", "WS", "4401 open open open open open 4404", kwargs={"workflow_id": "workflow"}),
+    Row("ws-workspace", "WS", "4401 open open open open open 4404", kwargs={"slug": "acme"}),
+]
+# fmt: on
