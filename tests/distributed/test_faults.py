@@ -54,7 +54,7 @@ def test_kill_9_workers_while_200_fan_in_runs_execute(deployment: Deployment) ->
     deployment.wait_ready(workers)
     deployment.driver("sweep", "--interval", "0.5")
     load = deployment.driver(
-        "load", "--runs", str(runs), "--branches", "3", "--sleep-ms", "50", "--timeout", "150"
+        "load", "--runs", str(runs), "--branches", "3", "--sleep-ms", "100", "--timeout", "150"
     )
     rng = random.Random(3)
     kills = 0
