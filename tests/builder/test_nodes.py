@@ -42,9 +42,6 @@ CATALOG = {
     "notify.email": "integration",
 }
 TRIGGERS = [key for key, category in CATALOG.items() if category == "trigger"]
-NOT_YET_RUNNABLE = [
-    "human.approval",
-]
 WORKFLOW_ID = "7d3c3f0e-2b1a-4a57-9a39-0c1f5e2d8b11"
 
 
@@ -586,12 +583,6 @@ def test_delay_waits_on_a_durable_timer_then_passes_its_input_on():
     delay = node("flow.delay")
     resumed = delay.resume(context(), delay.parse_config({"seconds": 90}), {"x": 1}, wait.state)
     assert resumed == Result({"x": 1})
-
-
-@pytest.mark.parametrize("key", NOT_YET_RUNNABLE)
-def test_types_run_by_later_work_do_not_pretend_to_run(key):
-    with pytest.raises(NotImplementedError):
-        node(key).run(context(), None, None)
 
 
 # -- docs/nodes.md ------------------------------------------------------------
