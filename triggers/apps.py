@@ -16,6 +16,15 @@ class TriggersConfig(AppConfig):
         hooks.on_publish(services.sync_triggers)
         events.register(receivers.on_run_events)
         self._add_beat_entry()
+        self._tick_in_embedded_mode()
+
+    @staticmethod
+    def _tick_in_embedded_mode() -> None:
+        from django.core.signals import request_started
+
+        from triggers import embedded
+
+        request_started.connect(embedded.start_if_embedded, dispatch_uid="triggers-embedded-tick")
 
     @staticmethod
     def _add_beat_entry() -> None:
