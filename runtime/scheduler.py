@@ -177,6 +177,20 @@ def start(topology: Topology, trigger: str) -> Plan:
     return plan
 
 
+def start_with_trigger_ended(topology: Topology, trigger: str) -> Plan:
+    """Like :func:`start`, with the trigger's step already succeeded on
+    ``out`` (a trigger's output is the run input): the plan creates it, skips
+    the other roots and queues the trigger's successors."""
+    roots = [node for node in topology.roots() if node != trigger]
+    state = State({(trigger, 1): StepView(trigger, 1, SUCCEEDED, "out")})
+    for node in roots:
+        state.steps[(node, 1)] = StepView(node, 1, SKIPPED)
+    follow = after(topology, state, [(trigger, 1)] + [(node, 1) for node in roots])
+    first = [NewStep(trigger, 1, SUCCEEDED, port="out")]
+    skipped = [NewStep(node, 1, SKIPPED) for node in roots]
+    return Plan(edges=follow.edges, steps=first + skipped + follow.steps, failed=follow.failed)
+
+
 def after(topology: Topology, state: State, ended: Iterable[tuple[str, int]]) -> Plan:
     """What follows the end of the ``ended`` steps, whose final status and
     port ``state`` already holds. ``state`` is not modified."""

@@ -197,7 +197,10 @@ def _new_step(
         return row
     row.input = step_input([(node, outputs.get((node, visit))) for node, visit in step.inputs])
     row.queued_at = now
-    if step.status == scheduler.FAILED:
+    if step.status == scheduler.SUCCEEDED:  # a trigger, recorded as the run starts
+        row.input = row.output = outputs.get((step.node_id, step.visit))
+        row.attempts, row.started_at, row.finished_at = 1, now, now
+    elif step.status == scheduler.FAILED:
         row.error, row.finished_at = step.error, now
         row.output = {"error": step.error} if step.port else None
     elif claim:

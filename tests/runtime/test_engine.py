@@ -266,8 +266,7 @@ def test_a_stale_lease_cannot_write(runner, clock) -> None:
     run = services.start_run(
         runner, flow(runner, nodes, [("t", "slow")]), input={}, version="draft"
     )
-    trigger = transitions.claim(run.steps.get(node_id="t").pk)
-    transitions.finish(trigger, transitions.Success({}), inline=False)
+    assert run.steps.get(node_id="t").status == "succeeded"  # recorded as the run started
     slow = run.steps.get(node_id="slow")
     old = transitions.claim(slow.pk)
     assert old is not None and transitions.claim(slow.pk) is None

@@ -255,3 +255,15 @@ def test_topology_from_document_applies_defaults() -> None:
     assert graph.nodes["a"] == s.NodeSpec("a", "any", 3, True)
     assert graph.edges[0].source_port == "out"
     assert graph.reentrant == {"a"} and graph.loop_targets == {"a"}
+
+
+def test_a_run_can_start_with_its_trigger_ended() -> None:
+    graph = topology("t hook a b", "t->a", "hook->a", "a->b")
+    plan = s.start_with_trigger_ended(graph, "t")
+    assert [(st.node_id, st.status) for st in plan.steps] == [
+        ("t", "succeeded"),
+        ("hook", "skipped"),
+        ("a", "queued"),
+    ]
+    assert plan.steps[-1].inputs == (("t", 1),)
+    assert sorted(plan.edges) == [("e0", 1, "taken"), ("e1", 1, "skipped")]
