@@ -15,6 +15,9 @@ from config.api import StrictSerializerMixin
 
 class DecisionSerializer(serializers.ModelSerializer):
     user = serializers.SerializerMethodField()
+    # plain strings: the same field names carry other choice sets elsewhere
+    # in the API, and distinct enums per name keep the OpenAPI schema clean
+    decision = serializers.CharField(read_only=True, help_text="approve or reject")
 
     class Meta:
         model = ApprovalDecision
@@ -26,6 +29,9 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 class TaskSerializer(serializers.ModelSerializer):
     run = serializers.UUIDField(source="run_id")
+    status = serializers.CharField(
+        read_only=True, help_text="pending, approved, rejected, timed_out or cancelled"
+    )
     workspace = serializers.CharField(source="workspace.slug")
     workflow = serializers.UUIDField(source="run.workflow_id")
     assignees = serializers.SerializerMethodField()

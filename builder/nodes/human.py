@@ -170,7 +170,7 @@ class Approval(NodeType):
             "decided_by": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "Who decided: the approving or rejecting people's usernames (empty for a timeout or an automatic approval).",
+                "description": "Who decided: the approving or rejecting people's usernames (empty for a timeout, and for an automatic approval, whose output also holds automatic: true).",
             },
             "comment": {"type": "string", "description": "The reviewer's comment."},
             "data": {
@@ -180,10 +180,6 @@ class Approval(NodeType):
             "changes": {
                 "type": "object",
                 "description": "Only the fields the reviewer changed: {field: {from, to}}.",
-            },
-            "automatic": {
-                "type": "boolean",
-                "description": "True when auto_approve_if approved the step without a person.",
             },
         },
     }
