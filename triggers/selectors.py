@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from triggers.models import Hook, Schedule
+from triggers.models import Hook
 
 
 def hook_url(hook: Hook) -> str:
@@ -20,7 +20,3 @@ def hook_urls(workflow: Any) -> list[dict[str, str]]:
         return []
     hooks = Hook.objects.filter(workflow=workflow).order_by("node_id")
     return [{"node_id": hook.node_id, "url": hook_url(hook)} for hook in hooks]
-
-
-def schedules_of(workflow: Any) -> list[Schedule]:
-    return list(Schedule.objects.filter(workflow=workflow).order_by("node_id"))
