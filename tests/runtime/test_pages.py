@@ -115,3 +115,22 @@ def test_cancelling_a_finished_run_explains_why(admin, workspace):
     assert 'class="error"' in response.content.decode()
     run.refresh_from_db()
     assert run.status == "succeeded"
+
+
+def test_rerun_from_a_step_opens_the_new_run(engine, workspace):
+    from runtime import services
+    from runtime.models import Run
+    from tests.conftest import make_user
+
+    runner = make_user("rhea", workspace=workspace, roles=["runner"])
+    workflow = make_workflow(workspace, name="Greeter")
+    run = services.start_run(runner, workflow, input={"name": "Ada"}, version="draft")
+    client = browser(runner)
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert '<option value="shape">shape</option>' in page
+    response = client.post(f"/runs/{run.pk}/rerun/", {"from_node": "shape"})
+    new_run = Run.objects.exclude(pk=run.pk).get()
+    assert response.status_code == 302 and response["Location"] == f"/runs/{new_run.pk}/"
+    assert new_run.rerun_of_id == run.pk
+    shown = client.get(response["Location"]).content.decode()
+    assert "Re-run of" in shown and "reused from" in shown
