@@ -3,6 +3,8 @@ builder importing them.
 
 - ``register(provider)``: webhook URLs of a workflow (the workflow API's
   ``hooks`` list); the triggers app registers its provider.
+- ``on_draft_saved(receiver)``: called as ``receiver(workflow, user)`` after
+  the transaction that gave the draft a new revision commits (live notices).
 - ``on_publish(receiver)``: called as ``receiver(workflow, version)`` inside
   the transaction that makes ``version`` the published one, so triggers
   (webhook hooks, schedules, event subscriptions) go live with it or not at all.
@@ -15,6 +17,7 @@ from typing import Any
 
 _providers: list[Callable[[Any], list[dict[str, str]]]] = []
 _publish_receivers: list[Callable[[Any, Any], None]] = []
+_draft_receivers: list[Callable[[Any, Any], None]] = []
 
 
 def register(provider: Callable[[Any], list[dict[str, str]]]) -> None:
@@ -35,3 +38,13 @@ def published(workflow: Any, version: Any) -> None:
     """Tell every receiver that ``version`` is now ``workflow``'s published one."""
     for receiver in _publish_receivers:
         receiver(workflow, version)
+
+
+def on_draft_saved(receiver: Callable[[Any, Any], None]) -> None:
+    if receiver not in _draft_receivers:
+        _draft_receivers.append(receiver)
+
+
+def draft_saved(workflow: Any, user: Any) -> None:
+    for receiver in _draft_receivers:
+        receiver(workflow, user)

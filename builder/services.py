@@ -142,6 +142,7 @@ def update_workflow(
             summary={"fields": sorted(changes), "revision": revision},
         )
     workflow.refresh_from_db()
+    transaction.on_commit(lambda: hooks.draft_saved(workflow, user))
     return Saved(workflow, result)
 
 
