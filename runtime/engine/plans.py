@@ -22,19 +22,6 @@ from runtime.engine import sql
 from runtime.engine.log import EventLog
 from runtime.models import Run, RunStatus, Step, StepStatus
 
-#: columns of the run row read under the lock (never the graph or the input)
-RUN_FIELDS = (
-    "id",
-    "status",
-    "event_seq",
-    "started_at",
-    "workflow_id",
-    "workspace_id",
-    "version_number",
-    "is_draft",
-    "usage",
-    "cost_usd",
-)
 _CACHE_SIZE = 512
 
 
@@ -238,31 +225,28 @@ def settle(
     return {"status": status, **({"started_at": now} if run.started_at is None else {})}
 
 
+#: how a run's end leaves its unfinished steps
+_ENDING = {
+    StepStatus.RUNNING: StepStatus.CANCELLED,
+    StepStatus.WAITING: StepStatus.CANCELLED,
+    StepStatus.QUEUED: StepStatus.SKIPPED,
+    StepStatus.PENDING: StepStatus.SKIPPED,
+}
+
+
 def end_active_steps(run: Run, events: EventLog, now: datetime) -> None:
-    """Running and waiting steps are cancelled; queued and pending ones skipped."""
-    active = Step.objects.filter(run_id=run.pk, status__in=[s.value for s in _ACTIVE])
+    """Running and waiting steps are cancelled; queued and pending ones
+    skipped. Clearing the lease makes a late result from a worker bounce."""
+    active = Step.objects.filter(run_id=run.pk, status__in=[s.value for s in _ENDING])
     rows = list(active.values_list("pk", "node_id", "visit", "status"))
-    for status, new in (
-        (StepStatus.RUNNING, StepStatus.CANCELLED),
-        (StepStatus.WAITING, StepStatus.CANCELLED),
-        (StepStatus.QUEUED, StepStatus.SKIPPED),
-        (StepStatus.PENDING, StepStatus.SKIPPED),
-    ):
-        ids = [pk for pk, _n, _v, old in rows if old == status]
+    for old, new in _ENDING.items():
+        ids = [pk for pk, _node, _visit, status in rows if status == old]
         if ids:
-            Step.objects.filter(pk__in=ids, status=status).update(
+            Step.objects.filter(pk__in=ids, status=old).update(
                 status=new, finished_at=now, lease_token=None, lease_expires_at=None
             )
-    for _pk, node_id, visit, old in rows:
-        new = (
-            StepStatus.CANCELLED
-            if old in (StepStatus.RUNNING, StepStatus.WAITING)
-            else StepStatus.SKIPPED
-        )
-        events.step(node_id, visit, new)
-
-
-_ACTIVE = (StepStatus.PENDING, StepStatus.QUEUED, StepStatus.RUNNING, StepStatus.WAITING)
+    for _pk, node_id, visit, status in rows:
+        events.step(node_id, visit, _ENDING[StepStatus(status)])
 
 
 def fail(run: Run, error: dict[str, Any], events: EventLog, now: datetime) -> dict:
