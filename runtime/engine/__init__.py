@@ -7,6 +7,7 @@
 - :mod:`.execute`: run a claimed step's node (with its deadline) and continue
   inline with a single ready successor.
 - :mod:`.start`: start and re-run.
+- :mod:`.sql`: plain SQL for the statements of the step hot path.
 - :mod:`.sweeper`: the periodic tick (timers, retries, lost messages, expired
   leases).
 """

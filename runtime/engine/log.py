@@ -25,7 +25,7 @@ class EventLog:
                 kind="step",
                 node_id=node_id,
                 visit=visit,
-                status=status,
+                status=str(status),
                 payload=_clean(payload),
                 at=self.at,
             )
@@ -34,7 +34,11 @@ class EventLog:
     def run(self, status: str, **payload: Any) -> None:
         self.pending.append(
             RunEvent(
-                run_id=self.run_id, kind="run", status=status, payload=_clean(payload), at=self.at
+                run_id=self.run_id,
+                kind="run",
+                status=str(status),
+                payload=_clean(payload),
+                at=self.at,
             )
         )
 
