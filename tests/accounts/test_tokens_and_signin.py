@@ -153,3 +153,10 @@ def test_passwords_are_hashed_with_argon2(settings, db):
     settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
     user = make_user("hashed")
     assert user.password.startswith("argon2$")
+
+
+def test_server_side_authenticate_without_a_request_is_not_throttled(team):
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="viewer", password="pw-Secret-123") == team["viewer"]
+    assert authenticate(username="viewer", password="wrong") is None
