@@ -46,7 +46,9 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
     context = chromium.new_context(viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(10_000)
+    # generous: a loaded CI machine can take seconds to serve a page
+    context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(60_000)
     page = context.new_page()
     page.js_errors = []
     page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
