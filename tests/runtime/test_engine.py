@@ -309,3 +309,16 @@ def test_event_hooks_get_committed_events_in_order(runner) -> None:
         events.unregister(hook)
     assert seen == list(range(1, run.event_seq + 1))
     assert RunEvent.objects.get(run=run, seq=seen[-1]).as_message()["status"] == "succeeded"
+
+
+def test_a_disabled_node_passes_its_input_through(runner) -> None:
+    skipped_work = {**node("shout", "data.transform", output="LOUD"), "disabled": True}
+    run = run_of(
+        runner,
+        [T, skipped_work, node("after")],
+        [("t", "shout"), ("shout", "after")],
+        input={"quiet": True},
+    )
+    assert run.status == "succeeded"
+    assert run.steps.get(node_id="shout").output == {"quiet": True}
+    assert run.output == {"after": {"from": "after", "in": {"quiet": True}}}

@@ -41,6 +41,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo logins: admin, editor, approver, runner, viewer / password {settings.DEMO_PASSWORD!r}"
             )
-        uvicorn.run(
-            "config.asgi:application", host=host, port=port, log_level="warning", lifespan="off"
-        )
+        try:
+            uvicorn.run(
+                "config.asgi:application", host=host, port=port, log_level="warning", lifespan="off"
+            )
+        finally:
+            if embedded:
+                embedded_runtime.stop()
