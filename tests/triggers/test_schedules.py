@@ -167,3 +167,33 @@ def test_next_fire_is_pure_and_strictly_later():
     moment = utc(2026, 3, 29, 1, 30)
     assert cron.next_fire("30 * * * *", "Europe/Paris", moment) == utc(2026, 3, 29, 2, 30)
     assert cron.next_fire("*/15 * * * *", "UTC", utc(2026, 1, 1, 0, 0)) == utc(2026, 1, 1, 0, 15)
+
+
+def test_racing_scheduler_threads_fire_once(owner, monkeypatch):
+    """Four schedulers tick at the same instant; row locks decide (Postgres:
+    CI runs the suite there too; SQLite serialises writers anyway)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the race needs a database with concurrent writers (Postgres)")
+    FrozenClock(monkeypatch, utc(2026, 5, 1, 12))
+    workflow = publish(owner, schedule_graph("0 * * * *", "UTC"))
+    barrier = threading.Barrier(4)
+    started: list[int] = []
+
+    def scheduler() -> None:
+        barrier.wait()
+        try:
+            started.append(services.fire_due_schedules(utc(2026, 5, 1, 13, 0, 1)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(started) == [0, 0, 0, 1]
+    assert fired(workflow) == ["2026-05-01T13:00:00+00:00"]
