@@ -134,7 +134,7 @@ class WebhookCall:
 
 def live_hook(hook_id: str) -> Hook:
     hook = (
-        Hook.objects.select_related("workflow")
+        Hook.objects.select_related("workflow__published_version")
         .filter(pk=hook_id, workflow__deleted_at__isnull=True)
         .first()
     )
