@@ -53,21 +53,30 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def base_url(request: pytest.FixtureRequest) -> str:
+def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
     external = os.environ.get("BATON_BROWSER_BASE_URL")
     if external:
-        return external.rstrip("/")
+        yield external.rstrip("/")
+        return
     live_server = request.getfixturevalue("live_server")
     from django.core.management import call_command
 
+    from config.celery import app
+
     call_command("seed_demo", verbosity=0)
-    return live_server.url
+    # No worker runs beside the live server: steps run when their dispatching
+    # transaction commits, on the same on_commit -> execute_step path.
+    app.conf.task_always_eager = True
+    yield live_server.url
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture
 def context(browser: Any, tmp_path: Path) -> Iterator[Any]:
     ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-    ctx.set_default_timeout(10_000)
+    # Generous: CI machines and busy laptops are slow; a wait ends as soon as it succeeds.
+    ctx.set_default_timeout(20_000)
+    ctx.set_default_navigation_timeout(45_000)
     yield ctx
     ctx.close()
 
@@ -78,6 +87,14 @@ def login(context: Any, base_url: str, username: str) -> Any:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors  # checked by the tests: the canvas must not throw
+    api_calls: list[str] = []
+    page.on(
+        "response",
+        lambda r: api_calls.append(f"{r.request.method} {r.url.split('/api/v1/')[-1]} {r.status}")
+        if "/api/v1/" in r.url
+        else None,
+    )
+    page.api_calls = api_calls  # shown when a test fails, to tell UI from API problems
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)

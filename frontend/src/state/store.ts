@@ -392,6 +392,11 @@ export function updateNodeSpec(id: string, update: (spec: NodeSpec) => NodeSpec,
 }
 
 export function updateConfig(id: string, config: JSONObject, field: string): void {
+  // The server's messages about this config are stale now; the client checks
+  // cover it until the next server validation.
+  const s = get();
+  const fresh = s.serverIssues.filter((i) => !(i.node_id === id && i.field?.startsWith("config")));
+  if (fresh.length !== s.serverIssues.length) set({ serverIssues: fresh });
   updateNodeSpec(id, (spec) => ({ ...spec, config }), `config:${id}:${field}`);
 }
 
@@ -609,7 +614,31 @@ async function doSave(): Promise<void> {
     if (get().editSeq !== seq) scheduleSave();
     void validateOnServer(graph);
   } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && (await isOwnWrite(graph, seq))) return;
     handleSaveError(error);
+  }
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
+}
+
+/** A 409 can be our own earlier write whose answer never arrived (a retry
+ * after a network error). If the stored draft is exactly what we sent, adopt
+ * its revision instead of reporting a conflict. */
+async function isOwnWrite(sent: GraphDocument, seq: number): Promise<boolean> {
+  const s = get();
+  try {
+    const stored = await s.api.workflow(s.config.workflowId);
+    if (canonical(stored.graph) !== canonical(sent)) return false;
+    const after = get();
+    set({ revision: stored.revision, savedSeq: seq, saveState: after.editSeq === seq ? "saved" : "dirty", saveError: null });
+    if (after.editSeq !== seq) scheduleSave();
+    return true;
+  } catch {
+    return false;
   }
 }
 
