@@ -97,6 +97,14 @@ class Deployment:
             return False
         return True
 
+    def wait_started(self, load: Process, timeout: float = 120) -> None:
+        """Wait until a ``load`` driver has started all its runs (they are in flight)."""
+        deadline = time.monotonic() + timeout
+        while '"started"' not in load.log_path.read_text():
+            assert load.alive, f"the load driver died:\n{load.log_tail(40)}"
+            assert time.monotonic() < deadline, "the load driver did not start its runs"
+            time.sleep(0.1)
+
     def report(self, load: Process, timeout: float) -> dict[str, Any]:
         """Wait for a ``load`` driver to end and return its JSON report."""
         load.popen.wait(timeout=timeout)

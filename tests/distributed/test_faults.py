@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from typing import Any
 
 import pytest
@@ -88,7 +87,7 @@ def test_two_sweepers_never_run_a_step_twice_at_once(deployment: Deployment) -> 
     for _ in range(2):
         deployment.driver("sweep", "--interval", "0.05")
     load = deployment.driver(
-        "load", "--runs", str(runs), "--branches", "2-4", "--sleep-ms", "50", "--timeout", "120"
+        "load", "--runs", str(runs), "--branches", "2-4", "--sleep-ms", "100", "--timeout", "120"
     )
     broker = redis.Redis.from_url(deployment.cluster.redis_url)
     ticks = 0
@@ -124,9 +123,9 @@ def test_redis_restarted_mid_run_loses_no_run(deployment_on_private_redis) -> No
     deployment.wait_ready([deployment.worker(), deployment.worker()])
     deployment.driver("sweep", "--interval", "0.5")
     load = deployment.driver(
-        "load", "--runs", str(runs), "--branches", "3", "--sleep-ms", "30", "--timeout", "120"
+        "load", "--runs", str(runs), "--branches", "3", "--sleep-ms", "100", "--timeout", "120"
     )
-    time.sleep(4)
+    deployment.wait_started(load)
     assert load.alive, "the runs ended before Redis could be restarted"
     broker.restart(down_s=1.0)
     report = deployment.report(load, timeout=150)
