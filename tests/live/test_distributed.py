@@ -1,0 +1,147 @@
+"""End to end on the distributed stack: a scratch Postgres database, Redis,
+a real ``celery worker`` and ``uvicorn config.asgi:application``, driven over
+HTTP and WebSockets like a browser would.
+
+A run's events arrive live; the socket is killed mid-run and a new one sent
+``{"since": seq}`` catches up exactly (every event once, in order); sockets
+from another workspace's user, without credentials, or from a foreign origin
+are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_service
+
+pytestmark = pytest.mark.distributed
+
+#: the chain's length, as bench.live.seed() builds it
+CHAIN = 40
+
+
+@pytest.fixture
+def stack() -> Iterator[dict[str, Any]]:
+    require_service("Postgres", "127.0.0.1", 5432)
+    require_service("Redis", "127.0.0.1", 6379)
+    from bench.cluster import ROOT, cluster
+    from bench.live import serve_asgi
+
+    with cluster() as running:
+        running.worker(2, "config")
+        server, port = serve_asgi(running)
+        seeded = subprocess.run(
+            [sys.executable, "-m", "bench.live", "--seed-only"],
+            cwd=ROOT,
+            env=running.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert seeded.returncode == 0, seeded.stderr[-3000:]
+        world = json.loads(seeded.stdout.strip().splitlines()[-1])
+        yield {"port": port, "world": world, "server": server, "cluster": running}
+
+
+def api(port: int, method: str, path: str, token: str, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+async def connect(
+    port: int,
+    path: str,
+    *,
+    token: str | None = None,
+    cookie: str | None = None,
+    origin: str | None = None,
+) -> Any:
+    import websockets
+
+    return await websockets.connect(
+        f"ws://127.0.0.1:{port}{path}",
+        origin=origin or f"http://127.0.0.1:{port}",
+        subprotocols=["baton", f"bearer.{token}"] if token else None,
+        additional_headers={"Cookie": cookie} if cookie else None,
+        open_timeout=30,
+    )
+
+
+async def close_code(socket: Any) -> int | None:
+    import websockets
+
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), 10)
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+async def events_until_end(socket: Any, got: list[dict], stop_after: int | None = None) -> None:
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+        if "seq" not in message:
+            continue
+        got.append(message)
+        if stop_after is not None and len(got) >= stop_after:
+            return
+        if message["kind"] == "run" and message["status"] in ("succeeded", "failed", "cancelled"):
+            return
+
+
+def test_watch_kill_reconnect_catch_up_and_refusals(stack: dict[str, Any]) -> None:
+    port, world = stack["port"], stack["world"]
+
+    async def scenario() -> tuple[list[dict], str]:
+        run = api(
+            port,
+            "POST",
+            f"/api/v1/workflows/{world['chain']}/runs/",
+            world["token"],
+            {"input": {}, "version": "draft"},
+        )
+        socket = await connect(port, f"/ws/runs/{run['id']}/", cookie=world["viewer_cookie"])
+        await socket.send(json.dumps({"since": 0}))
+        got: list[dict] = []
+        await events_until_end(socket, got, stop_after=15)
+        await socket.close()  # killed mid-run (a 40-step chain has some 120 events)
+        await asyncio.sleep(0.5)
+        socket = await connect(port, f"/ws/runs/{run['id']}/", token=world["token"])
+        await socket.send(json.dumps({"since": got[-1]["seq"]}))
+        await events_until_end(socket, got)
+        await socket.close()
+
+        # refused: another workspace's user, no credentials, a foreign origin
+        outsider = await connect(port, f"/ws/runs/{run['id']}/", cookie=world["outsider_cookie"])
+        assert await close_code(outsider) == 4404
+        anonymous = await connect(port, f"/ws/runs/{run['id']}/")
+        assert await close_code(anonymous) == 4401
+        with pytest.raises(Exception, match="403"):
+            await connect(
+                port,
+                f"/ws/runs/{run['id']}/",
+                cookie=world["viewer_cookie"],
+                origin="https://evil.example",
+            )
+        return got, run["id"]
+
+    got, run_id = asyncio.run(scenario())
+    logged = api(port, "GET", f"/api/v1/runs/{run_id}/events/", world["token"])
+    assert [e["seq"] for e in got] == list(range(1, len(logged) + 1))
+    assert got == logged
+    assert got[-1]["status"] == "succeeded"
+    assert sum(1 for e in got if e["kind"] == "step" and e["status"] == "succeeded") == CHAIN + 1
