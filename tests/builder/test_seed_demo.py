@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +21,9 @@ def test_seed_demo_creates_users_examples_and_an_offline_credential(settings):
     roles = {m.user.username: m.roles for m in Membership.objects.filter(workspace=demo)}
     assert {"admin", "editor", "approver", "viewer"} <= set(roles)
     assert roles["admin"] == ["admin"] and roles["viewer"] == ["viewer"]
-    assert authenticate(username="editor", password="demo-pass-123") is not None
+    from accounts.models import User
+
+    assert User.objects.get(username="editor").check_password("demo-pass-123")
 
     workflows = Workflow.objects.filter(workspace=demo)
     assert workflows.count() == 6
