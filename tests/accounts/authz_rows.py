@@ -158,6 +158,7 @@ ROWS: list[Row] = [
     # -- credentials (admin) ----------------------------------------------------------
     Row("credential-list", "GET", "401 403 403 403 403 200 404", query="workspace=acme"),
     Row("credential-list", "POST", "401 403 403 403 403 201 404", body={ "workspace": "acme", "name": "new", "kind": "scripted", "config": {}, "secret": "s3cret", }, note="(another workspace's slug: 404)"),
+    Row("credential-choices", "GET", "401 403 403 200 403 200 404", query="workspace=acme", note="(names and kinds, for editors)"),
     Row("credential-detail", "GET", "401 403 403 403 403 200 404", kwargs=CRED),
     Row("credential-detail", "PATCH", "401 403 403 403 403 200 404", kwargs=CRED, body={"disabled": True}),
     Row("credential-detail", "DELETE", "401 403 403 403 403 204 404", kwargs=CRED),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client, override_settings
@@ -182,6 +183,7 @@ def build_world() -> dict[str, Any]:
     )
     return {
         "users": users,
+        "sessions": _sessions(users),
         "ids": {
             **{name: user.pk for name, user in users.items()},
             "newcomer": newcomer.pk,
@@ -213,12 +215,23 @@ def url_for(row: Row, caller: str, world: dict[str, Any]) -> str:
 
 
 def signed_in_clients(world: dict[str, Any]) -> dict[str, Client]:
+    """Clients carrying the sessions made once for the module (see build_world)."""
     clients = {}
     for caller in CALLERS:
         clients[caller] = Client(raise_request_exception=False)
-        if caller != "anonymous":
-            clients[caller].force_login(world["users"][caller])
+        if caller in world["sessions"]:
+            clients[caller].cookies[settings.SESSION_COOKIE_NAME] = world["sessions"][caller]
     return clients
+
+
+def _sessions(users: dict[str, Any]) -> dict[str, str]:
+    """One signed-in session per caller, kept in the module's transaction."""
+    sessions = {}
+    for name, user in users.items():
+        client = Client()
+        client.force_login(user)
+        sessions[name] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return sessions
 
 
 def call(row: Row, caller: str, client: Client, world: dict[str, Any]) -> int:
