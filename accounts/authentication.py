@@ -12,12 +12,10 @@ from accounts.models import ApiToken
 
 def user_for_token(key: str):
     """The active user owning this key, or None."""
-    token = (
-        ApiToken.objects.active()
-        .select_related("user")
-        .filter(key_hash=ApiToken.hash_key(key))
-        .first()
-    )
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+    if token is not None and not token.is_active:
+        _refused(token)
+        return None, None
     if token is None or not token.user.is_active:
         return None, None
     now = timezone.now()
@@ -46,3 +44,17 @@ class TokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+def _refused(token: ApiToken) -> None:
+    """A revoked or expired token still in use is worth an admin's attention."""
+    from accounts import audit
+
+    reason = "revoked" if token.revoked_at is not None else "expired"
+    audit.record_for_user(
+        None,
+        token.user,
+        "token.refused",
+        obj=token,
+        summary={"name": token.name, "prefix": token.prefix, "reason": reason},
+    )

@@ -65,6 +65,8 @@ def test_revoked_and_expired_tokens_answer_401(client, team):
     assert token_client(old_key).get("/api/v1/workspaces/").status_code == 401
     assert token_client("bt_forged").get("/api/v1/workspaces/").status_code == 401
     assert AuditEvent.objects.filter(action="token.revoked").count() == 1
+    refusals = AuditEvent.objects.filter(action="token.refused", workspace=team["acme"])
+    assert sorted(e.summary["reason"] for e in refusals) == ["expired", "revoked"]
 
 
 def test_nobody_revokes_another_persons_token(client, team):
