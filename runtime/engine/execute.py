@@ -17,7 +17,7 @@ from builder.expressions import ExpressionError
 from builder.nodes import registry
 from builder.nodes.base import NodeError, NodeType, Result, Wait
 from runtime.context import StepContext, expression_context, referenced_nodes
-from runtime.engine import deadline, plans, transitions
+from runtime.engine import budgets, deadline, plans, transitions
 from runtime.engine.transitions import Claim, Failure, Outcome, Success, Waiting
 from runtime.models import Step, StepStatus
 
@@ -43,9 +43,10 @@ def run_claimed(claim: Claim) -> Outcome | None:
     if node_type is None:
         return Failure("UnknownNodeType", f"There is no node type {node['type']!r}.")
     try:
+        budget = budgets.for_step(claim.run_id, node_type)
         ctx = _context(claim, graph, node, node_type)
         config = _config(node_type, node.get("config") or {}, ctx)
-        return _outcome(_call(claim, node, node_type, ctx, config))
+        return budget.settle(_outcome(_call(claim, node, node_type, ctx, config)))
     except deadline.LeaseLost:
         log.warning("step %s lost its lease; its result is dropped", claim.step_id)
         return None
@@ -54,7 +55,14 @@ def run_claimed(claim: Claim) -> Outcome | None:
             "Timeout", f"The step ran longer than {node.get('timeout_s')} s.", retryable=True
         )
     except NodeError as exc:
-        return Failure(exc.type, exc.message, retryable=exc.retryable)
+        return Failure(
+            exc.type,
+            exc.message,
+            retryable=exc.retryable,
+            usage=_usage_dict(getattr(exc, "usage", None)),
+            cost_usd=getattr(exc, "cost_usd", None),
+            retry_after=getattr(exc, "retry_after", None),
+        )
     except ExpressionError as exc:
         return Failure("ExpressionError", exc.message)
     except NotImplementedError:
@@ -84,6 +92,13 @@ def _call(claim: Claim, node: dict, node_type: NodeType, ctx: StepContext, confi
         lease_s=plans.lease_seconds(),
         renew=lambda: transitions.renew(claim),
     )
+
+
+def _usage_dict(usage: Any) -> dict[str, int] | None:
+    """A failed AI step's spend, as stored on the step (a Usage or a dict)."""
+    if usage is None or isinstance(usage, dict):
+        return usage
+    return usage.as_dict()
 
 
 def _outcome(result: Any) -> Outcome:

@@ -77,6 +77,11 @@ class Failure:
     retryable: bool = False
     #: infrastructure failures (worker lost) get at least WORKER_LOST_ATTEMPTS
     infrastructure: bool = False
+    #: what a failed AI step still spent (counted on the step and the run)
+    usage: dict[str, int] | None = None
+    cost_usd: float | None = None
+    #: the earliest retry a provider asked for (a 429's Retry-After), in seconds
+    retry_after: float | None = None
 
 
 Outcome = Success | Waiting | Failure
@@ -237,7 +242,16 @@ def _record(
             claim.node_id, claim.visit, StepStatus.WAITING, reason=outcome.reason, until=until
         )
         return False
-    return _record_failure(claim, outcome, graph, events, now)
+    ended = _record_failure(claim, outcome, graph, events, now)
+    if ended is not None and (outcome.usage or outcome.cost_usd):
+        _add_usage(run, outcome, changes)
+    return ended
+
+
+def _spent(failure: Failure) -> dict[str, Any]:
+    if not failure.usage and not failure.cost_usd:
+        return {}
+    return {"usage": failure.usage or {}, "cost_usd": failure.cost_usd}
 
 
 def _record_failure(
@@ -248,7 +262,8 @@ def _record_failure(
         max_attempts = max(max_attempts, WORKER_LOST_ATTEMPTS)
     error = {"type": failure.type, "message": failure.message, "attempts": claim.attempt}
     if failure.retryable and claim.attempt < max_attempts:
-        due = now + timedelta(seconds=graph.backoff(claim.node_id, claim.attempt))
+        delay = max(graph.backoff(claim.node_id, claim.attempt), failure.retry_after or 0)
+        due = now + timedelta(seconds=delay)
         if not _cas(
             claim,
             status=StepStatus.QUEUED,
@@ -256,6 +271,7 @@ def _record_failure(
             due_at=due,
             queued_at=now,
             dispatched_at=None,
+            **_spent(failure),
         ):
             return None
         events.step(
@@ -273,14 +289,20 @@ def _record_failure(
     port = scheduler.ERROR_PORT if routed else None
     output = {"error": error} if routed else None
     if not _cas(
-        claim, status=StepStatus.FAILED, error=error, port=port, output=output, finished_at=now
+        claim,
+        status=StepStatus.FAILED,
+        error=error,
+        port=port,
+        output=output,
+        finished_at=now,
+        **_spent(failure),
     ):
         return None
     events.step(claim.node_id, claim.visit, StepStatus.FAILED, error=error, port=port)
     return (port, output)
 
 
-def _add_usage(run: Run, outcome: Success, changes: dict) -> None:
+def _add_usage(run: Run, outcome: Success | Failure, changes: dict) -> None:
     if not outcome.usage and not outcome.cost_usd:
         return
     usage = dict(run.usage or {})
