@@ -14,8 +14,9 @@ export const useUi = create<UiState>(() => ({
   dialog: null,
   importErrors: [],
   conflictDismissed: false,
-  paletteOpen: true,
-  panelOpen: true,
+  // Narrow screens start with the side panels closed (they overlay the canvas there).
+  paletteOpen: typeof window === "undefined" || window.innerWidth > 700,
+  panelOpen: typeof window === "undefined" || window.innerWidth > 700,
 }));
 
 export const openDialog = (dialog: DialogName) => useUi.setState({ dialog });

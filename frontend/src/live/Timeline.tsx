@@ -8,6 +8,7 @@ import { useEffect, useState } from "react";
 import { statusMeta } from "../lib/status";
 import type { Step } from "../lib/types";
 import { durationMs } from "./runState";
+import "./live.css";
 
 export interface TimelineProps {
   steps: Step[];

@@ -6,6 +6,7 @@
 import type { FlowEdge } from "../lib/graph";
 import type { Step } from "../lib/types";
 import { edgeStates, type LiveStep } from "./runState";
+import "./live.css";
 
 const cache = new WeakMap<FlowEdge, { state: string; edge: FlowEdge }>();
 

@@ -741,6 +741,12 @@ export function showRun(run: Run | null): void {
   set({ run, stepsByNode });
 }
 
+/** Changed steps from a live source (the run socket, src/live): merged into
+ * the per-node map, so only those nodes re-render. */
+export function mergeLiveSteps(steps: Record<string, Step>): void {
+  set((s) => ({ stepsByNode: { ...s.stepsByNode, ...steps } }));
+}
+
 export function pollRun(runId: string): void {
   clearTimeout(pollTimer);
   const tick = async () => {
