@@ -283,6 +283,9 @@ def configure_django(env: dict[str, str]) -> None:
 
 def start_workers(running: cluster_mod.Cluster, concurrency: int) -> list[cluster_mod.Process]:
     baton = running.worker(concurrency)
+    # The periodic tick (lost messages, expired leases), as in any deployment.
+    schedule = str(running.workdir / "celerybeat-schedule")
+    running.spawn("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "-s", schedule])
     plain = running.worker(concurrency, "bench.baseline", BENCH_BROKER_URL=running.redis_url)
     from bench import baseline
     from config.celery import app
