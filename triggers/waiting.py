@@ -88,7 +88,10 @@ async def _listen() -> None:
 
 
 def _ensure_listener() -> None:
-    if not settings.REDIS_URL:
+    """One subscription per server loop. Only the loop of an ASGI server (in
+    the main thread) lives long enough: under WSGI each async view runs on a
+    short-lived loop of its own, and the waiter relies on re-reading the run."""
+    if not settings.REDIS_URL or threading.current_thread() is not threading.main_thread():
         return
     loop = asyncio.get_running_loop()
     task = _listeners.get(loop)
