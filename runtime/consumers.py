@@ -64,6 +64,14 @@ BEARER = "bearer."
 REPLAY_BATCH = 1000
 
 
+def db(function: Any) -> Any:
+    """``function`` run on a pool thread. Channels' default runs every sync
+    call of the process on one thread (``thread_sensitive``), so a hundred
+    sockets replaying at once would queue behind each other, the known
+    Channels pitfall under ASGI; these reads need no thread affinity."""
+    return database_sync_to_async(function, thread_sensitive=False)
+
+
 # -- authentication -------------------------------------------------------------
 
 
@@ -76,7 +84,7 @@ class TokenAuthMiddleware(BaseMiddleware):
             None,
         )
         if key is not None:
-            user, token = await database_sync_to_async(_user_for_token)(key)
+            user, token = await db(_user_for_token)(key)
             scope = {**scope, "user": user or AnonymousUser(), "token_id": token}
         return await super().__call__(scope, receive, send)
 
@@ -170,8 +178,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         subprotocol = SUBPROTOCOL if SUBPROTOCOL in offered else None
         code = NOT_SIGNED_IN
         if self.caller.user.is_authenticated:
-            self.target = await database_sync_to_async(self.load_target)()
-            code = await database_sync_to_async(access_code)(self.caller, self.target)
+            self.target = await db(self.load_target)()
+            code = await db(access_code)(self.caller, self.target)
         if code is not None:  # accepted, then closed, so that the client sees the code
             await self.accept(subprotocol)
             await self.close(code)
@@ -213,7 +221,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.send(self.channel_name, {"type": "live.tick"})
 
     async def live_tick(self, message: dict) -> None:
-        code = await database_sync_to_async(self.recheck)()
+        code = await db(self.recheck)()
         if code is not None:
             await self.close(code)
             return
@@ -266,7 +274,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def catch_up(self, run_id: str, until: int | None = None) -> None:
         while True:
             cursor = self.cursors.get(run_id, 0)
-            missed = await database_sync_to_async(events_after)(run_id, cursor, until)
+            missed = await db(events_after)(run_id, cursor, until)
             for event in missed:
                 await self.send_event(event)
             if len(missed) < REPLAY_BATCH:
@@ -344,7 +352,6 @@ class WorkflowConsumer(LiveConsumer):
         self.editors: dict[str, tuple[dict[str, Any], float]] = {}
         self.shown: list[dict[str, Any]] | None = None
         if self.editing:
-            self.editors[self.channel_name] = (self.me(), time.monotonic())
             await self.announce(ask=True)
         await self.show_presence()
 
@@ -360,7 +367,7 @@ class WorkflowConsumer(LiveConsumer):
             return
         for run_id, seq in since.items():
             seq = _since(seq)
-            if seq is None or not await database_sync_to_async(self.owns_run)(run_id):
+            if seq is None or not await db(self.owns_run)(run_id):
                 continue
             self.cursors[str(run_id)] = max(seq, self.cursors.get(str(run_id), seq))
             await self.catch_up(str(run_id))
@@ -405,6 +412,8 @@ class WorkflowConsumer(LiveConsumer):
         await self.show_presence()
 
     async def show_presence(self) -> None:
+        if self.editing:  # never stale to itself, however late its own heartbeat is
+            self.editors[self.channel_name] = (self.me(), time.monotonic())
         stale = time.monotonic() - 3 * recheck_interval()
         self.editors = {ch: seen for ch, seen in self.editors.items() if seen[1] >= stale}
         users = {user["id"]: user for user, _ in self.editors.values()}

@@ -118,6 +118,10 @@ class Publisher:
             self._idle.clear()
         loop.call_soon_threadsafe(lambda: loop.create_task(self._drain()))
 
+    def listening(self) -> bool:
+        """Whether anything could receive what this process publishes."""
+        return self._loop() is not None
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything queued so far was handed to the channel layer."""
         return self._idle.wait(timeout)
@@ -211,6 +215,8 @@ def plain(message: dict[str, Any]) -> dict[str, Any]:
 
 def publish_events(events: Sequence[RunEvent]) -> None:
     """The ``runtime.events`` hook: queue committed events for their groups."""
+    if not publisher.listening():
+        return
     by_run: dict[Any, list[dict[str, Any]]] = {}
     for event in events:
         by_run.setdefault(event.run_id, []).append(plain(event.as_message()))

@@ -67,7 +67,7 @@ async def closed_with(communicator: WebsocketCommunicator, timeout: float = 3) -
 
 
 async def messages_until(
-    communicator: WebsocketCommunicator, done: Callable[[dict], bool], timeout: float = 5
+    communicator: WebsocketCommunicator, done: Callable[[dict], bool], timeout: float = 15
 ) -> list[dict]:
     """JSON messages received until ``done(message)`` holds (that one included)."""
     received: list[dict] = []

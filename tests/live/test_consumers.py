@@ -55,7 +55,7 @@ async def test_anonymous_socket_is_closed_with_4401() -> None:
     w = await world()
     run_id = await start_run(w["runner"], w["wf"])
     communicator = socket(f"/ws/runs/{run_id}/")
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert connected
     assert await closed_with(communicator) == 4401
 
@@ -68,7 +68,7 @@ async def test_another_workspaces_user_is_closed_with_4404() -> None:
         communicator = socket(
             path, cookie=await database_sync_to_async(session_cookie)(w["outsider"])
         )
-        await communicator.connect()
+        await communicator.connect(timeout=10)
         assert await closed_with(communicator) == 4404, path
 
 
@@ -79,7 +79,7 @@ async def test_foreign_origin_is_refused_at_the_handshake() -> None:
     communicator = socket(
         f"/ws/workflows/{w['wf'].pk}/", cookie=cookie, origin="https://evil.example"
     )
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=10)
     assert not connected
 
 
@@ -93,7 +93,7 @@ async def test_replay_since_then_live_without_gap_or_duplicate() -> None:
 
     # A client that saw the first two events reconnects: the rest come from the database.
     communicator = socket(f"/ws/runs/{first_run}/", cookie=cookie)
-    assert (await communicator.connect())[0]
+    assert (await communicator.connect(timeout=10))[0]
     await communicator.send_to(text_data=json.dumps({"since": 2}))
     replayed = await messages_until(communicator, run_finished)
     assert replayed == logged[2:]
@@ -101,8 +101,8 @@ async def test_replay_since_then_live_without_gap_or_duplicate() -> None:
 
     # A workflow socket then sees a new run's events live, in order, each once.
     communicator = socket(f"/ws/workflows/{w['wf'].pk}/", cookie=cookie)
-    assert (await communicator.connect())[0]
-    presence = json.loads(await communicator.receive_from())
+    assert (await communicator.connect(timeout=10))[0]
+    presence = json.loads(await communicator.receive_from(10))
     assert presence == {"kind": "presence", "workflow_id": str(w["wf"].pk), "editors": []}
     second_run = await start_run(w["runner"], w["wf"])
     received = await messages_until(communicator, run_finished)
@@ -121,7 +121,7 @@ async def test_a_lost_live_message_is_filled_from_the_database() -> None:
         f"/ws/runs/{run_id}/?since=1",
         cookie=await database_sync_to_async(session_cookie)(w["viewer"]),
     )
-    assert (await communicator.connect())[0]
+    assert (await communicator.connect(timeout=10))[0]
     assert await messages_until(communicator, run_finished) == logged[1:]
 
     # Pretend a worker published events 2..last again, out of order: all duplicates.
@@ -134,7 +134,7 @@ async def test_a_lost_live_message_is_filled_from_the_database() -> None:
     communicator = socket(
         f"/ws/runs/{run_id}/", cookie=await database_sync_to_async(session_cookie)(w["viewer"])
     )
-    assert (await communicator.connect())[0]
+    assert (await communicator.connect(timeout=10))[0]
     await communicator.send_to(text_data=json.dumps({"since": 1}))
     assert await messages_until(communicator, run_finished) == logged[1:]
     await communicator.disconnect()
@@ -148,13 +148,13 @@ async def test_token_in_the_subprotocol_authenticates() -> None:
     run_id = await start_run(w["runner"], w["wf"])
     _, key = await database_sync_to_async(ApiToken.issue)(w["viewer"], "live")
     communicator = socket(f"/ws/runs/{run_id}/?since=0", subprotocols=["baton", f"bearer.{key}"])
-    connected, subprotocol = await communicator.connect()
+    connected, subprotocol = await communicator.connect(timeout=10)
     assert connected and subprotocol == "baton"
     assert await messages_until(communicator, run_finished) == await logged_events(run_id)
     await communicator.disconnect()
 
     communicator = socket(f"/ws/runs/{run_id}/", subprotocols=["baton", "bearer.bt_wrong"])
-    await communicator.connect()
+    await communicator.connect(timeout=10)
     assert await closed_with(communicator) == 4401
 
 
@@ -169,7 +169,7 @@ async def test_signing_out_closes_that_sessions_sockets_at_once(settings: Any) -
         socket(f"/ws/runs/{run_id}/", cookie=cookie),
         socket(f"/ws/runs/{run_id}/", cookie=other_cookie),
     )
-    assert (await mine.connect())[0] and (await other.connect())[0]
+    assert (await mine.connect(timeout=10))[0] and (await other.connect(timeout=10))[0]
 
     def sign_out() -> None:
         from django.test import Client
@@ -179,7 +179,7 @@ async def test_signing_out_closes_that_sessions_sockets_at_once(settings: Any) -
         assert client.post("/accounts/logout/").status_code in (200, 302)
 
     await database_sync_to_async(sign_out)()
-    assert await closed_with(mine, timeout=0.5) == 4401
+    assert await closed_with(mine, timeout=2) == 4401
     assert await other.receive_nothing(0.5), "another session of the same user stays open"
     await other.disconnect()
 
@@ -193,10 +193,10 @@ async def test_losing_the_role_closes_the_socket_within_seconds() -> None:
         f"/ws/workflows/{w['wf'].pk}/",
         cookie=await database_sync_to_async(session_cookie)(w["viewer"]),
     )
-    assert (await communicator.connect())[0]
-    await communicator.receive_from()  # presence
+    assert (await communicator.connect(timeout=10))[0]
+    await communicator.receive_from(10)  # presence
     await database_sync_to_async(Membership.objects.filter(user=w["viewer"]).delete)()
-    assert await closed_with(communicator, timeout=2) == 4404
+    assert await closed_with(communicator, timeout=5) == 4404
 
 
 @async_test
@@ -207,13 +207,13 @@ async def test_editor_presence_and_revision_notice() -> None:
     editor = await database_sync_to_async(make_user)("eddie", workspace=w["acme"], roles=["editor"])
     path = f"/ws/workflows/{w['wf'].pk}/?editor=1"
     ron = socket(path, cookie=await database_sync_to_async(session_cookie)(w["runner"]))
-    assert (await ron.connect())[0]
-    assert json.loads(await ron.receive_from())["editors"] == [
+    assert (await ron.connect(timeout=10))[0]
+    assert json.loads(await ron.receive_from(10))["editors"] == [
         {"id": w["runner"].pk, "username": "ron"}
     ]
 
     eddie = socket(path, cookie=await database_sync_to_async(session_cookie)(editor))
-    assert (await eddie.connect())[0]
+    assert (await eddie.connect(timeout=10))[0]
     both = [{"id": editor.pk, "username": "eddie"}, {"id": w["runner"].pk, "username": "ron"}]
     seen = await messages_until(eddie, lambda m: m.get("editors") == both)
     assert seen[-1]["kind"] == "presence"
@@ -235,8 +235,8 @@ async def test_editor_presence_and_revision_notice() -> None:
     }
 
     await eddie.disconnect()
-    alone = await messages_until(ron, lambda m: m.get("kind") == "presence")
-    assert alone[-1]["editors"] == [{"id": w["runner"].pk, "username": "ron"}]
+    only_ron = [{"id": w["runner"].pk, "username": "ron"}]
+    await messages_until(ron, lambda m: m.get("editors") == only_ron)
     await ron.disconnect()
 
 
@@ -246,7 +246,7 @@ async def test_workspace_socket_carries_run_level_events() -> None:
     communicator = socket(
         "/ws/workspaces/acme/", cookie=await database_sync_to_async(session_cookie)(w["viewer"])
     )
-    assert (await communicator.connect())[0]
+    assert (await communicator.connect(timeout=10))[0]
     run_id = await start_run(w["runner"], w["wf"])
     received = await messages_until(communicator, run_finished)
     assert received == [m for m in await logged_events(run_id) if m["kind"] == "run"]
