@@ -260,3 +260,42 @@ def test_viewer_finds_no_way_to_edit(context: Any, base_url: str) -> None:
     assert count_nodes(page) == nodes_before
     assert count_edges(page) == edges_before
     assert page.js_errors == []
+
+
+def test_a_stale_draft_opens_the_conflict_dialog(context: Any, base_url: str) -> None:
+    mine = login(context, base_url, "editor")
+    open_new_workflow(mine)
+    theirs = context.new_page()
+    theirs.goto(mine.url)
+    node(theirs, "Start").wait_for()
+
+    # They rename the trigger and it saves.
+    select(theirs, "Start")
+    theirs.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("Their start")
+    expect_saved(theirs)
+
+    # My page still holds the old revision: my next save is refused.
+    select(mine, "Start")
+    mine.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("My start")
+    dialog = mine.get_by_role("alertdialog", name="Someone else changed this workflow")
+    dialog.wait_for()
+    assert mine.get_by_role("status").filter(has_text="Conflict").is_visible()
+
+    dialog.get_by_role("button", name="Reload theirs").click()
+    node(mine, "Their start").wait_for()
+    expect_saved(mine)
+
+    # Another conflict, resolved the other way: my version becomes a copy.
+    theirs.reload()
+    select(theirs, "Their start")
+    theirs.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("Theirs again")
+    expect_saved(theirs)
+    select(mine, "Their start")
+    mine.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("Mine again")
+    dialog.wait_for()
+    first_url = mine.url
+    dialog.get_by_role("button", name="Keep mine as a copy").click()
+    mine.wait_for_url(lambda url: url != first_url)
+    node(mine, "Mine again").wait_for()
+    mine.get_by_role("heading", name=re.compile(r"\(copy\)$")).wait_for()
+    assert mine.js_errors == []
