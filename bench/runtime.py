@@ -296,8 +296,8 @@ def start_workers(running: cluster_mod.Cluster, concurrency: int) -> list[cluste
             lambda c=control, n=name: any(
                 n in key for reply in c.ping(timeout=0.5) for key in reply
             ),
-            60,
-            0.1,
+            180,
+            0.2,
             f"worker {name}",
         )
     return [baton, plain]
