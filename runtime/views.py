@@ -1,6 +1,7 @@
 """Run pages: the run history (htmx filters and pagination) and one run with
 its steps. Thin: parse, call a selector or service, render. While a run is
-active its page polls the live part every second (WebSockets come later)."""
+active its page re-reads the live part when its WebSocket says something
+happened (static/js/live-runs.js, docs/live.md); the run list does the same."""
 
 from __future__ import annotations
 

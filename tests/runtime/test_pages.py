@@ -80,15 +80,15 @@ def test_run_page_shows_every_step_with_its_json(admin, workspace):
     assert '<pre class="json">{\n  &quot;greeting&quot;: &quot;Hi Ada&quot;\n}</pre>' in page
     assert "Timeout: took too long" in page
     assert f'href="/workflows/{workflow.pk}/?run={run.pk}"' in page
-    assert 'hx-trigger="every 1s"' not in page  # finished: no polling
+    assert "data-live-socket" not in page  # finished: nothing to listen to
 
 
-def test_an_active_run_polls_its_live_part(admin, workspace):
+def test_an_active_run_listens_for_its_live_part(admin, workspace):
     run = make_run(make_workflow(workspace), status="running")
     make_step(run, "start")
     client = browser(admin)
     page = client.get(f"/runs/{run.pk}/").content.decode()
-    assert 'hx-trigger="every 1s"' in page and "Cancel run" in page
+    assert f'data-live-socket="/ws/runs/{run.pk}/"' in page and "Cancel run" in page
     partial = client.get(f"/runs/{run.pk}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-live")
     assert partial.content.decode().lstrip().startswith('<div id="run-live"')
 
