@@ -91,6 +91,10 @@ class _Checker(_StructureChecks, _FieldChecks):
         for key in document:
             if key not in DOCUMENT_KEYS:
                 self.error(root, str(key), f"The graph has an unknown key {_describe(key)}.")
+        if "ui" in document and not isinstance(document["ui"], Mapping):
+            self.error(
+                root, "ui", f"The graph's ui must be an object, got {_describe(document['ui'])}."
+            )
         version = document.get("version")
         if not (_is_int(version) and version == GRAPH_VERSION):
             self.error(

@@ -32,7 +32,9 @@ EDGE_ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 DEFAULT_PORT = "out"
 ERROR_PORT = "error"
 
-DOCUMENT_KEYS = frozenset({"version", "nodes", "edges"})
+DOCUMENT_KEYS = frozenset({"version", "nodes", "edges", "ui"})
+"""``ui`` holds what only the canvas reads (sticky notes, viewport); it never
+changes execution."""
 NODE_KEYS = frozenset(
     {
         "id",

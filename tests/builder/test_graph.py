@@ -1145,3 +1145,15 @@ def test_a_cycle_closed_by_a_loop_edge_to_an_upstream_node_is_accepted(dag: Any,
     [cycle] = result.graph.cycles()
     assert cycle.broken_by_loop
     assert ids[source] in cycle.node_ids and ids[target] in cycle.node_ids
+
+
+def test_the_canvas_ui_key_is_kept_but_must_be_an_object():
+    document = {
+        "version": 1,
+        "nodes": [{"id": "start", "type": "trigger.manual"}],
+        "edges": [],
+        "ui": {"notes": [{"id": "n1", "text": "Ask legal", "position": {"x": 0, "y": 0}}]},
+    }
+    assert validate(document, catalog).valid
+    broken = validate({**document, "ui": ["notes"]}, catalog)
+    assert [(issue.node_id, issue.field) for issue in broken.errors] == [(None, "ui")]
