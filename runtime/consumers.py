@@ -168,6 +168,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     """Authenticate, subscribe, forward; subclasses name the target and groups."""
 
     target: Any = None
+    #: whether live events arrived since the last re-check
+    heard = False
 
     async def connect(self) -> None:
         live.attach(asyncio.get_running_loop())
@@ -255,6 +257,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     async def live_events(self, message: dict) -> None:
+        self.heard = True
         for event in message["events"]:
             await self.deliver(event)
 
@@ -321,7 +324,10 @@ class RunConsumer(LiveConsumer):
         await self.catch_up(self.run_id)
 
     async def ticked(self) -> None:
-        if self.run_id in self.cursors:  # the client stated where it is: keep it exact
+        # While live events flow, a gap shows at the next one; only a stream
+        # gone quiet may hide a lost last event, so only then read the database.
+        quiet, self.heard = not self.heard, False
+        if quiet and self.run_id in self.cursors:
             await self.catch_up(self.run_id)
 
 
