@@ -140,6 +140,14 @@ class ScheduleConfig(NodeConfig):
         title="Payload",
         description="Fixed data added to every scheduled run's input, next to scheduled_at.",
     )
+    missed: Literal["skip", "run_once"] = Field(
+        default="skip",
+        title="Missed runs",
+        description=(
+            "What to do with times missed while Baton was down: skip them, or run once "
+            "for all of them when it is back."
+        ),
+    )
 
     @field_validator("cron")
     @classmethod

@@ -197,3 +197,14 @@ def test_racing_scheduler_threads_fire_once(owner, monkeypatch):
         thread.join()
     assert sorted(started) == [0, 0, 0, 1]
     assert fired(workflow) == ["2026-05-01T13:00:00+00:00"]
+
+
+def test_the_missed_run_policy_comes_from_the_trigger_config(owner):
+    graph = schedule_graph("0 9 * * *", "UTC")
+    graph["nodes"][0]["config"]["missed"] = "run_once"
+    workflow = publish(owner, graph)
+    assert Schedule.objects.get(workflow=workflow).missed == "run_once"
+    assert (
+        Schedule.objects.get(workflow=publish(owner, schedule_graph("0 9 * * *", "UTC"))).missed
+        == "skip"
+    )
