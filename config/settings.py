@@ -286,7 +286,11 @@ LOGGING = {
     # Replaces every credential secret decrypted in this process with [redacted].
     "filters": {"redact_secrets": {"()": "integrations.redaction.SecretRedactionFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
     "loggers": {

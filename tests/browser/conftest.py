@@ -90,9 +90,11 @@ def login(context: Any, base_url: str, username: str) -> Any:
     api_calls: list[str] = []
     page.on(
         "response",
-        lambda r: api_calls.append(f"{r.request.method} {r.url.split('/api/v1/')[-1]} {r.status}")
-        if "/api/v1/" in r.url
-        else None,
+        lambda r: (
+            api_calls.append(f"{r.request.method} {r.url.split('/api/v1/')[-1]} {r.status}")
+            if "/api/v1/" in r.url
+            else None
+        ),
     )
     page.api_calls = api_calls  # shown when a test fails, to tell UI from API problems
     page.goto(f"{base_url}/accounts/login/")

@@ -62,9 +62,9 @@ def connect(page: Any, source_handle: str, target_handle: str) -> None:
 
 def select(page: Any, name: str) -> None:
     node(page, name).locator(".bt-node-title").click()
-    page.get_by_role("complementary", name="Node settings").get_by_role(
-        "heading", level=2
-    ).filter(has_text=name).wait_for()
+    page.get_by_role("complementary", name="Node settings").get_by_role("heading", level=2).filter(
+        has_text=name
+    ).wait_for()
 
 
 def press_on_canvas(page: Any, keys: str) -> None:
@@ -126,7 +126,9 @@ def test_editor_builds_configures_saves_and_runs_a_workflow(
 
     # Configure the transform: its output is JSON with a template.
     select(page, "Transform data")
-    panel.get_by_role("textbox", name="Output").fill('{"big": true, "amount": "{{ trigger.amount }}"}')
+    panel.get_by_role("textbox", name="Output").fill(
+        '{"big": true, "amount": "{{ trigger.amount }}"}'
+    )
     page.get_by_role("button", name=re.compile("^Validation: No problems")).wait_for()
 
     # Undo and redo a deletion with the keyboard.
@@ -271,7 +273,9 @@ def test_a_stale_draft_opens_the_conflict_dialog(context: Any, base_url: str) ->
 
     # They rename the trigger and it saves.
     select(theirs, "Start")
-    theirs.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("Their start")
+    theirs.get_by_role("complementary", name="Node settings").get_by_label("Name").fill(
+        "Their start"
+    )
     expect_saved(theirs)
 
     # My page still holds the old revision: my next save is refused.
@@ -288,7 +292,9 @@ def test_a_stale_draft_opens_the_conflict_dialog(context: Any, base_url: str) ->
     # Another conflict, resolved the other way: my version becomes a copy.
     theirs.reload()
     select(theirs, "Their start")
-    theirs.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("Theirs again")
+    theirs.get_by_role("complementary", name="Node settings").get_by_label("Name").fill(
+        "Theirs again"
+    )
     expect_saved(theirs)
     select(mine, "Their start")
     mine.get_by_role("complementary", name="Node settings").get_by_label("Name").fill("Mine again")

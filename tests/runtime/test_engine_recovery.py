@@ -94,7 +94,10 @@ def test_a_result_arriving_after_cancel_is_discarded(runner, broker_only) -> Non
     claim = transitions.claim(Step.objects.get(run=run, node_id="a").pk)
     services.cancel_run(runner, run)
     assert transitions.finish(claim, transitions.Success({"v": 1})) is None
-    assert list(run.steps.values_list("node_id", "status")) == [("t", "succeeded"), ("a", "cancelled")]
+    assert list(run.steps.values_list("node_id", "status")) == [
+        ("t", "succeeded"),
+        ("a", "cancelled"),
+    ]
 
 
 def test_a_wait_for_a_person_is_resumed_from_outside_once(runner) -> None:
