@@ -37,6 +37,16 @@ def stack() -> Iterator[dict[str, Any]]:
 
     with cluster() as running:
         running.worker(2, "config")
+        # WhiteNoise indexes the static files when the server starts: collect first.
+        collected = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+            cwd=ROOT,
+            env=running.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert collected.returncode == 0, collected.stderr[-2000:]
         server, port = serve_asgi(running)
         seeded = subprocess.run(
             [sys.executable, "-m", "bench.live", "--seed-only"],
@@ -145,3 +155,46 @@ def test_watch_kill_reconnect_catch_up_and_refusals(stack: dict[str, Any]) -> No
     assert got == logged
     assert got[-1]["status"] == "succeeded"
     assert sum(1 for e in got if e["kind"] == "step" and e["status"] == "succeeded") == CHAIN + 1
+
+
+@pytest.mark.browser
+def test_run_list_follows_a_run_live_in_chromium(stack: dict[str, Any]) -> None:
+    """The run list, open before the run starts, shows it appear and end as
+    "Succeeded" without a reload, re-reading its partial only when told."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    port, world = stack["port"], stack["world"]
+    base = f"http://127.0.0.1:{port}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        name, _, value = world["viewer_cookie"].partition("=")
+        context.add_cookies([{"name": name, "value": value, "url": base}])
+        page = context.new_page()
+        loads: list[str] = []
+        page.on("framenavigated", lambda frame: loads.append(frame.url))
+        partials: list[str] = []
+        page.on(
+            "request",
+            lambda r: partials.append(r.url) if r.headers.get("hx-target") == "run-table" else None,
+        )
+        page.goto(f"{base}/runs/")
+        table = page.locator("#run-table")
+        expect(table).to_have_attribute("data-live-state", "live", timeout=30_000)
+
+        run = api(
+            port,
+            "POST",
+            f"/api/v1/workflows/{world['long']}/runs/",
+            world["token"],
+            {"input": {}, "version": "draft"},
+        )
+        row = page.get_by_role("row").filter(has_text=run["id"][:8])
+        expect(row.get_by_text("Succeeded")).to_be_visible(timeout=120_000)
+        assert loads == [f"{base}/runs/"], "the list was never reloaded"
+        # at most one partial per run-level event (queued, running, succeeded, ...)
+        logged = api(port, "GET", f"/api/v1/runs/{run['id']}/events/", world["token"])
+        assert 1 <= len(partials) <= sum(1 for e in logged if e["kind"] == "run"), partials
+        browser.close()
