@@ -5,6 +5,8 @@
  * per animation frame, only changed nodes handed over); inputs, outputs,
  * errors, tokens and cost come from GET /api/v1/runs/{id}/, re-read at most
  * once a second while events arrive and once more when the run ends.
+ * While the socket is not live (connecting, or no WebSocket route, e.g. behind
+ * a proxy that drops upgrades) the run is re-read every `pollMs` instead.
  */
 import type { Run, Step } from "../lib/types";
 import { liveUrl, watch, type LiveConnection, type LiveState } from "./client";
@@ -19,6 +21,7 @@ export interface LiveRunOptions {
   onSteps: (steps: Record<string, Step>, state: LiveRunState) => void;
   onState?: (state: LiveState, code?: number) => void;
   refreshMs?: number;
+  pollMs?: number;
 }
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -29,17 +32,23 @@ export function liveRun(runId: string, options: LiveRunOptions): () => void {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastRefresh = 0;
   let stopped = false;
+  let live = false;
 
   const refresh = async () => {
     timer = undefined;
     lastRefresh = Date.now();
     try {
       const run = await options.fetchRun();
-      if (!stopped) options.onRun(run);
+      if (stopped) return;
+      options.onRun(run);
+      if (TERMINAL.has(run.status)) stop();
     } catch {
-      // the next event or the end of the run refreshes again
+      // the next event, poll or the end of the run refreshes again
     }
   };
+  const poll = setInterval(() => {
+    if (!live && !stopped) void refresh();
+  }, options.pollMs ?? 1000);
   const scheduleRefresh = (now: boolean) => {
     if (now) {
       clearTimeout(timer);
@@ -51,7 +60,10 @@ export function liveRun(runId: string, options: LiveRunOptions): () => void {
 
   const connection: LiveConnection = watch({
     url: liveUrl(`/ws/runs/${runId}/`, options.wsBase),
-    onState: options.onState,
+    onState: (state, code) => {
+      live = state === "live";
+      options.onState?.(state, code);
+    },
     onEvents: (events) => {
       const changed = fold(state, events);
       const steps: Record<string, Step> = {};
@@ -63,9 +75,12 @@ export function liveRun(runId: string, options: LiveRunOptions): () => void {
       scheduleRefresh(state.status !== null && TERMINAL.has(state.status));
     },
   });
-  return () => {
+  function stop(): void {
+    if (stopped) return;
     stopped = true;
     clearTimeout(timer);
+    clearInterval(poll);
     connection.stop();
-  };
+  }
+  return stop;
 }
