@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts import permissions
+from accounts import audit, permissions
 from accounts.permissions import Action
 from builder import services as builder_services
 from builder.models import Workflow, WorkflowVersion
@@ -58,7 +58,23 @@ def start_run(
         # as it ends right here, which saves a broker hop and two transactions.
         plan = scheduler.start_with_trigger_ended(topology, trigger["id"])
         _begin(run, plan, {(trigger["id"], 1): input})
+        if user is not None:  # runs started by triggers are recorded by their runs
+            _audit_start(user, run)
     return run
+
+
+def _audit_start(user: Any, run: Run, **summary: Any) -> None:
+    audit.record(
+        user,
+        run.workspace_id,
+        "run.started",
+        run,
+        {
+            "workflow": str(run.workflow_id),
+            "version": run.version_number if not run.is_draft else "draft",
+            **summary,
+        },
+    )
 
 
 def _pick(workflow: Workflow, version: int | str) -> tuple[dict, WorkflowVersion | None]:
@@ -196,6 +212,7 @@ def rerun(user: Any, run: Run, from_node: str) -> Run:
         plan.failed = follow.failed
         outputs = {(s.node_id, 1): s.output for s in originals.values()}
         _begin(new, plan, outputs)
+        _audit_start(user, new, rerun_of=str(run.pk), from_node=from_node)
     return new
 
 

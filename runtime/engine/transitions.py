@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts import permissions
+from accounts import audit, permissions
 from accounts.permissions import Action
 from runtime import scheduler
 from runtime.engine import clock, dispatch, plans, sql
@@ -398,6 +398,13 @@ def cancel_run(user: Any, run: Run) -> Run:
         plans.end_active_steps(locked, events, now)
         events.run(RunStatus.CANCELLED, cancelled_by=getattr(user, "pk", None))
         plans.save_run(locked, events, status=RunStatus.CANCELLED, finished_at=now)
+        audit.record(
+            user,
+            locked.workspace_id,
+            "run.cancelled",
+            locked,
+            {"workflow": str(locked.workflow_id)},
+        )
     return Run.objects.get(pk=run.pk)
 
 

@@ -111,3 +111,13 @@ def test_viewer_cannot_open_the_template_gallery(client, viewer, workspace):
     client.force_login(viewer)
     assert client.get("/workflows/templates/").status_code == 403
     assert client.post("/workflows/templates/email-triage/").status_code == 403
+
+
+def test_reviewers_find_publish_requests_in_the_navigation(client, workspace):
+    from tests.conftest import make_user
+
+    approver = make_user("april", workspace=workspace, roles=["approver"])
+    client.force_login(approver)
+    assert b">Reviews</a>" in client.get("/").content
+    client.force_login(make_user("rudy", workspace=workspace, roles=["runner"]))
+    assert b">Reviews</a>" not in client.get("/").content
