@@ -106,6 +106,7 @@ class Publisher:
         """Queue (group, message) pairs; returns at once."""
         if self._pid != os.getpid():  # forked (a prefork pool child): start afresh
             self._reset()
+            self._server_loop = None
         loop = self._loop()
         with self._lock:
             if loop is None:  # nobody in this process could be listening
@@ -131,7 +132,7 @@ class Publisher:
 
         if isinstance(get_channel_layer(), InMemoryChannelLayer):
             loop = self._server_loop
-            return loop if loop is not None and not loop.is_closed() else None
+            return loop if loop is not None and loop.is_running() else None
         with self._start_lock:
             if self._own_loop is None:
                 self._own_loop = asyncio.new_event_loop()
