@@ -53,3 +53,47 @@ def webhook_urls(workflow: Workflow) -> list[dict[str, str]]:
     from builder import hooks
 
     return hooks.urls_for(workflow)
+
+
+def with_run_stats(queryset: QuerySet[Workflow]) -> QuerySet[Workflow]:
+    """Annotate each workflow with its last run's status, its runs in the last
+    24 hours, and the tokens and cost of all its runs."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Cast, Coalesce
+    from django.utils import timezone
+
+    from runtime.models import Run
+
+    since = timezone.now() - timezone.timedelta(hours=24)
+    last = Run.objects.filter(workflow=OuterRef("pk")).order_by("-created_at").values("status")[:1]
+    totals = (
+        Run.objects.filter(workflow=OuterRef("pk"))
+        .values("workflow")
+        .annotate(
+            input_tokens=Sum(Cast(KT("usage__input_tokens"), IntegerField())),
+            output_tokens=Sum(Cast(KT("usage__output_tokens"), IntegerField())),
+            cost=Sum("cost_usd"),
+        )
+    )
+    return queryset.annotate(
+        last_run_status=Subquery(last),
+        runs_24h=Count("runs", filter=Q(runs__created_at__gte=since), distinct=True),
+        input_tokens=Coalesce(Subquery(totals.values("input_tokens")), 0),
+        output_tokens=Coalesce(Subquery(totals.values("output_tokens")), 0),
+        cost_usd=Coalesce(Subquery(totals.values("cost")), 0.0),
+    )
+
+
+def run_stats(workflow: Workflow) -> dict[str, Any]:
+    return stats_of(with_run_stats(Workflow.objects.filter(pk=workflow.pk)).get())
+
+
+def stats_of(row: Workflow) -> dict[str, Any]:
+    return {
+        "last_run_status": row.last_run_status,
+        "runs_24h": row.runs_24h,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "cost_usd": round(float(row.cost_usd), 8),
+    }

@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort", "-updated")
     workflows = selectors.workflows_for(request.user, workspace.slug) if workspace else None
     if workflows is not None:
-        workflows = selectors.search_workflows(workflows, query, sort)
+        workflows = selectors.search_workflows(selectors.with_run_stats(workflows), query, sort)
     context = {
         "nav": "workflows",
         "workspace": workspace,

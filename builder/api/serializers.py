@@ -13,6 +13,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.slug", read_only=True)
     published_version = serializers.SerializerMethodField()
     hooks = serializers.SerializerMethodField()
+    stats = serializers.SerializerMethodField()
 
     class Meta:
         model = Workflow
@@ -28,11 +29,18 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "hooks",
+            "stats",
         ]
 
     def get_published_version(self, workflow: Workflow) -> int | None:
         version = workflow.published_version
         return version.number if version else None
+
+    def get_stats(self, workflow: Workflow) -> dict[str, Any]:
+        """Last run status, runs in 24 h, and all runs' tokens and cost."""
+        if hasattr(workflow, "runs_24h"):  # annotated by selectors.with_run_stats
+            return selectors.stats_of(workflow)
+        return selectors.run_stats(workflow)
 
     def get_hooks(self, workflow: Workflow) -> list[dict[str, str]]:
         return selectors.webhook_urls(workflow)

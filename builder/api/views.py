@@ -72,7 +72,9 @@ class WorkflowListCreateView(BuilderErrorMixin, generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        queryset = selectors.workflows_for(self.request.user, params.get("workspace"))
+        queryset = selectors.with_run_stats(
+            selectors.workflows_for(self.request.user, params.get("workspace"))
+        )
         return selectors.search_workflows(
             queryset, params.get("q", ""), params.get("sort", "-updated")
         )

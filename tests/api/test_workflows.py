@@ -279,3 +279,30 @@ def test_member_of_two_workspaces(workspace):
         ("acme", ("viewer",)),
         ("second", ("editor",)),
     }
+
+
+def test_workflows_carry_run_stats_with_tokens_and_cost(admin, workspace):
+    from runtime.models import Run
+
+    workflow = make_workflow(workspace)
+    for cost, status in [(0.25, "succeeded"), (0.5, "failed")]:
+        Run.objects.create(
+            workspace=workspace,
+            workflow=workflow,
+            graph=workflow.graph,
+            status=status,
+            trigger_node="start",
+            usage={"input_tokens": 10, "output_tokens": 5},
+            cost_usd=cost,
+        )
+    client = api_client(admin)
+    stats = client.get(f"/api/v1/workflows/{workflow.pk}/").json()["stats"]
+    assert stats == {
+        "last_run_status": "failed",
+        "runs_24h": 2,
+        "input_tokens": 20,
+        "output_tokens": 10,
+        "cost_usd": 0.75,
+    }
+    listed = client.get("/api/v1/workflows/?workspace=acme").json()["results"][0]["stats"]
+    assert listed == stats
