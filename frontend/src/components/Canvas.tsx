@@ -9,7 +9,8 @@ import {
   type OnSelectionChangeParams,
   type ReactFlowInstance,
 } from "@xyflow/react";
-import { useCallback, useEffect, useRef, useState, type DragEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
+import { liveEdges } from "../live/edges";
 import { isBatonNode, type FlowEdge, type FlowNode } from "../lib/graph";
 import { statusMeta } from "../lib/status";
 import {
@@ -75,7 +76,9 @@ function onSelectionChange({ nodes, edges }: OnSelectionChangeParams<FlowNode, F
 
 export function Canvas() {
   const nodes = useEditor((s) => s.nodes);
-  const edges = useEditor((s) => s.edges);
+  const graphEdges = useEditor((s) => s.edges);
+  const stepsByNode = useEditor((s) => s.stepsByNode);
+  const edges = useMemo(() => liveEdges(graphEdges, stepsByNode), [graphEdges, stepsByNode]);
   const readOnly = useEditor((s) => s.readOnly);
   const flow = useEditor((s) => s.flow);
   const marked = useRef(false);

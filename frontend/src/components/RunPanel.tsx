@@ -1,6 +1,8 @@
 import { statusMeta } from "../lib/status";
 import type { Step } from "../lib/types";
 import { clearRun, useEditor } from "../state/store";
+import { RunSummary } from "../live/RunSummary";
+import { Timeline } from "../live/Timeline";
 
 export function StatusPill({ status }: { status: string }) {
   const meta = statusMeta(status);
@@ -58,7 +60,7 @@ export function RunBar() {
   for (const step of run.steps ?? []) counts.set(step.status, (counts.get(step.status) ?? 0) + 1);
   return (
     <section className="bt-runbar" aria-label="Run result" aria-live="polite">
-      <strong>{mode === "run" ? "Run" : "Test run"}</strong> <StatusPill status={run.status} />
+      <strong>{mode === "run" ? "Run" : "Test run"}</strong> <StatusPill status={run.status} /> <RunSummary run={run} />
       <span className="bt-muted">
         {[...counts.entries()].map(([status, n]) => `${n} ${statusMeta(status).label.toLowerCase()}`).join(" · ")}
       </span>
@@ -67,6 +69,12 @@ export function RunBar() {
         <details className="bt-json-view">
           <summary>Output</summary>
           <pre tabIndex={0}>{JSON.stringify(run.output, null, 2)}</pre>
+        </details>
+      )}
+      {(run.steps ?? []).length > 0 && (
+        <details className="bt-json-view" open={mode === "run"}>
+          <summary>Timeline</summary>
+          <Timeline steps={run.steps} />
         </details>
       )}
       {mode !== "run" && (

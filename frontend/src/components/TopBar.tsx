@@ -14,6 +14,7 @@ import {
   type SaveState,
 } from "../state/store";
 import { openDialog, useUi } from "./ui";
+import { Presence } from "../live/Presence";
 
 const SAVE_LABEL: Record<SaveState, string> = {
   saved: "Saved",
@@ -83,11 +84,15 @@ async function importFile(file: File): Promise<void> {
   announce(`Imported ${doc.nodes.length} nodes from ${file.name}. Undo (Ctrl+Z) brings the previous draft back.`, "success");
 }
 
+const onRevision = (revision: number, by: string) =>
+  announce(`${by} saved revision ${revision} of this draft. Reload to see it; your next save would conflict.`);
+
 export function TopBar() {
   const name = useEditor((s) => s.workflowName);
   const config = useEditor((s) => s.config);
   const readOnly = useEditor((s) => s.readOnly);
   const published = useEditor((s) => s.publishedVersion);
+  const revision = useEditor((s) => s.revision);
   const undoable = useEditor((s) => canUndo(s.history));
   const redoable = useEditor((s) => canRedo(s.history));
   const errors = useEditor(errorCount);
@@ -110,6 +115,9 @@ export function TopBar() {
         <h1>{name || "Workflow"}</h1>
         <span className="bt-version">{config.mode === "run" ? "Run view" : published ? `Draft · v${published} published` : "Draft · never published"}</span>
         <SaveStatus />
+        {config.mode === "edit" && (
+          <Presence workflowId={config.workflowId} me={config.user.id} revision={revision} onRevision={onRevision} />
+        )}
       </div>
       <div className="bt-toolbar" role="toolbar" aria-label="Editor tools">
         {!readOnly && (

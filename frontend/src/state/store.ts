@@ -42,6 +42,7 @@ import { DEFAULT_PORT, nodePorts } from "../lib/ports";
 import { rewriteReferences } from "../lib/references";
 import { latestSteps, TERMINAL_RUN_STATUSES } from "../lib/status";
 import { upstreamOf } from "../lib/suggestions";
+import { liveRun } from "../live/watchRun";
 import type {
   CanvasConfig,
   Catalog,
@@ -725,8 +726,7 @@ export async function validateOnServer(graph?: GraphDocument): Promise<void> {
 
 /* ------------------------------------------------------------ runs */
 
-let pollTimer: ReturnType<typeof setTimeout> | undefined;
-const POLL_MS = 500;
+let stopLive: (() => void) | undefined;
 
 export function showRun(run: Run | null): void {
   const previous = get().stepsByNode;
@@ -747,23 +747,27 @@ export function mergeLiveSteps(steps: Record<string, Step>): void {
   set((s) => ({ stepsByNode: { ...s.stepsByNode, ...steps } }));
 }
 
+/** Watch a run live over its WebSocket (frontend/src/live): statuses from
+ * the events, once per frame; details re-read from the API at most once a second. */
 export function pollRun(runId: string): void {
-  clearTimeout(pollTimer);
-  const tick = async () => {
-    try {
-      const run = await get().api.run(runId);
+  stopLive?.();
+  let announced = false;
+  stopLive = liveRun(runId, {
+    fetchRun: () => get().api.run(runId),
+    onSteps: (steps) => {
+      if (get().run?.id !== runId) return;
+      mergeLiveSteps(steps);
+    },
+    onRun: (run) => {
       if (get().run && get().run!.id !== runId) return;
       showRun(run);
-      if (TERMINAL_RUN_STATUSES.has(run.status)) {
+      if (TERMINAL_RUN_STATUSES.has(run.status) && !announced) {
+        announced = true;
         announce(`Test run ${run.status}.`, run.status === "succeeded" ? "success" : "error");
-        return;
+        stopLive?.();
       }
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return;
-    }
-    pollTimer = setTimeout(tick, POLL_MS);
-  };
-  pollTimer = setTimeout(tick, POLL_MS);
+    },
+  });
 }
 
 export async function startTestRun(input: unknown): Promise<void> {
@@ -777,7 +781,8 @@ export async function startTestRun(input: unknown): Promise<void> {
 }
 
 export function clearRun(): void {
-  clearTimeout(pollTimer);
+  stopLive?.();
+  stopLive = undefined;
   set({ run: null, stepsByNode: {} });
 }
 
