@@ -12,16 +12,8 @@ from typing import Any
 import pytest
 
 from tests.approvals.conftest import reload, task_of
+from tests.browser.conftest import CHROMIUM, chromium_browser
 
-CHROMIUM = os.environ.get("BATON_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw-Secret-123"  # tests.conftest.make_user's default
 
 pytestmark = pytest.mark.browser
@@ -29,25 +21,13 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is not installed at {CHROMIUM}")
         pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    # Playwright's sync API runs an event loop in this thread; Django's
-    # async-safety check would otherwise refuse the ORM calls of the test.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium_browser() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +37,19 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        _missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    if not BUNDLE.exists():
-        _missing("the canvas is not built: run `npm ci && npm run build` in frontend/")
-    # Playwright's sync API runs an event loop in this thread; Django's
-    # async-safety check would otherwise refuse the ORM calls of fixtures.
-    # Module scope: the loop must be gone before other modules' tests, which
-    # use async_to_sync and would refuse to run inside a running loop.
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Chromium under Playwright's sync API, for one test module at most.
+
+    The sync API runs an event loop in this thread: Django's async-safety
+    check is relaxed while it runs, and both end with the module, because
+    other modules' tests use async_to_sync, which refuses a running loop."""
+    from playwright.sync_api import sync_playwright
+
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
-        with playwright_api.sync_playwright() as playwright:
+        with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             yield chromium
             chromium.close()
@@ -59,6 +58,17 @@ def browser() -> Iterator[Any]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        _missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    if not BUNDLE.exists():
+        _missing("the canvas is not built: run `npm ci && npm run build` in frontend/")
+    with chromium_browser() as chromium:
+        yield chromium
 
 
 @pytest.fixture
