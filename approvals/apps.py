@@ -11,12 +11,14 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         # The human.approval node talks to the desk, never to models; runs
         # that end (cancelled, failed) close their open tasks via the hook.
-        from django.core.signals import request_started
+        from django.conf import settings
 
-        from approvals import desk, embedded, hooks
+        from approvals import desk, hooks, timers
         from builder.nodes import human
-        from runtime import events
+        from runtime import embedded, events
 
         human.install_desk(desk.Desk())
         events.register(hooks.close_tasks_of_finished_runs)
-        request_started.connect(embedded.start_if_embedded, dispatch_uid="approvals-embedded-tick")
+        embedded.register_periodic(
+            "approvals tick", timers.tick, float(getattr(settings, "APPROVAL_TICK_S", 5))
+        )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -82,15 +83,37 @@ def _run_worker() -> None:
         log.exception("the embedded worker stopped")
 
 
+#: other apps' periodic work (approval timers, schedules): name -> (function,
+#: interval in seconds). In distributed mode Celery beat runs the same
+#: functions; here the scheduler thread does.
+_periodic: dict[str, tuple[Any, float]] = {}
+
+
+def register_periodic(name: str, function: Any, interval_s: float) -> None:
+    """Run ``function()`` every ``interval_s`` seconds on the embedded
+    scheduler thread (only in embedded mode, where there is no beat)."""
+    _periodic[name] = (function, interval_s)
+
+
 def _run_scheduler() -> None:
     from runtime.engine import sweeper
 
     interval = float(getattr(settings, "BATON_TICK_S", 0.5))
+    last_run: dict[str, float] = {}
     while not _stop.is_set():
         close_old_connections()
-        try:
-            sweeper.tick()
-        except Exception:
-            log.exception("the embedded scheduler tick failed")
+        _guarded("the embedded scheduler tick", sweeper.tick)
+        now = time.monotonic()
+        for name, (function, every) in list(_periodic.items()):
+            if now - last_run.get(name, float("-inf")) >= every:
+                last_run[name] = now
+                _guarded(name, function)
         _stop.wait(interval)
     close_old_connections()
+
+
+def _guarded(name: str, function: Any) -> None:
+    try:
+        function()
+    except Exception:
+        log.exception("%s failed", name)

@@ -20,11 +20,14 @@ class TriggersConfig(AppConfig):
 
     @staticmethod
     def _tick_in_embedded_mode() -> None:
-        from django.core.signals import request_started
+        from django.conf import settings
 
-        from triggers import embedded
+        from runtime import embedded
+        from triggers import services
 
-        request_started.connect(embedded.start_if_embedded, dispatch_uid="triggers-embedded-tick")
+        embedded.register_periodic(
+            "triggers tick", services.tick, float(getattr(settings, "TRIGGERS_TICK_S", 5))
+        )
 
     @staticmethod
     def _add_beat_entry() -> None:

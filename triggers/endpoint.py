@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from runtime.exceptions import RuntimeServiceError
-from triggers import embedded, services, waiting
+from triggers import services, waiting
 from triggers.exceptions import HookError, RateLimited
 
 METHODS = frozenset({"POST", "PUT", "PATCH", "GET", "DELETE"})
@@ -83,7 +83,6 @@ def _sync_answer(run_id: Any, state: dict[str, Any]) -> Answer:
 
 
 async def handle(hook_id: str, call: services.WebhookCall) -> Answer:
-    embedded.start_if_embedded()  # the fast path sends no request_started
     if call.method not in METHODS:
         return error(405, "Method not allowed.")
     received = await sync_to_async(_in_thread, thread_sensitive=False)(_receive, hook_id, call)
