@@ -791,11 +791,13 @@ def test_token_soup_yields_json_or_an_expression_error(tokens: list[str], spaced
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200))
 def test_arbitrary_text_never_crashes_parsing_or_templates(text: str) -> None:
-    expression_errors(text)
-    template_errors({"t": text})
-    referenced_nodes(text)
+    problem = expression_errors(text)
+    assert problem is None or (isinstance(problem, str) and problem)
+    assert all(path.startswith("t") and message for path, message in template_errors({"t": text}))
+    assert isinstance(referenced_nodes(text), set)
     with contextlib.suppress(ExpressionError):
-        render(text, SMALL_CONTEXT)
+        rendered = render(text, SMALL_CONTEXT)
+        assert rendered is None or isinstance(rendered, str | int | float | bool | list | dict)
 
 
 def test_long_templates_render_without_the_cache() -> None:
