@@ -283,6 +283,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fix-up closes every database connection before and after
+# each task unless this is set; the worker recycles them by CONN_MAX_AGE and
+# health checks instead (config.celery.recycle_database_connections).
+CELERY_DB_REUSE_MAX = 1_000_000_000
 
 LOGGING = {
     "version": 1,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -20,6 +21,36 @@ if TYPE_CHECKING:
     from runtime.models import RunEvent
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the transition that wrote an event knew of its run, handed to the
+    hooks as ``event.facts`` so they need not read the run again. Events
+    written outside the engine may lack it: read the run then."""
+
+    workflow_id: Any
+    workspace_id: Any
+    status: str
+    trigger_kind: str
+    parent_step_id: Any
+    output: Any
+
+    @classmethod
+    def of(cls, run: Any) -> RunFacts:
+        return cls(
+            run.workflow_id,
+            run.workspace_id,
+            str(run.status),
+            run.trigger_kind,
+            run.parent_step_id,
+            run.output,
+        )
+
+
+def facts_of(event: Any) -> RunFacts | None:
+    return getattr(event, "facts", None)
+
 
 EventHook = Callable[[Sequence["RunEvent"]], None]
 after_commit_hooks: list[EventHook] = []

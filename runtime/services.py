@@ -60,6 +60,14 @@ def cancel_run(user: Any, run: Run) -> Run:
     return transitions.cancel_run(user, run)
 
 
+def cancel_run_for(run_id: Any, reason: str) -> bool:
+    """Cancel a run on Baton's own account, without a user (for example a
+    child run whose parent run ended); False when it had ended already."""
+    from runtime.engine import transitions
+
+    return transitions.cancel_run_for(run_id, reason)
+
+
 def rerun(user: Any, run: Run, from_node: str) -> Run:
     """Start a new run of the same graph snapshot that reuses the outputs
     recorded upstream of ``from_node`` and executes from it.

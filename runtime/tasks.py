@@ -8,12 +8,13 @@ from celery import shared_task
 @shared_task(
     name="runtime.execute_step", acks_late=True, reject_on_worker_lost=True, ignore_result=True
 )
-def execute_step(step_id: int) -> None:
-    """Claim step ``step_id`` and run it (and any single ready successor).
-    A duplicate or late delivery finds the step claimed or ended and does nothing."""
+def execute_step(step_id: int, run_id: str | None = None) -> None:
+    """Claim step ``step_id`` (of run ``run_id``, when the sender knew it) and
+    run it (and any single ready successor). A duplicate or late delivery
+    finds the step claimed or ended and does nothing."""
     from runtime.engine.execute import execute_step as run
 
-    run(step_id)
+    run(step_id, run_id)
 
 
 @shared_task(name="runtime.tick", ignore_result=True)

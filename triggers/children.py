@@ -18,7 +18,6 @@ child that ended (:func:`wake_stalled_parents`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -110,22 +109,13 @@ def _start(step: Any, workflow: Any, child_input: Any) -> Any:
 
 
 def _cancel(step: Any, runs: Sequence[Any]) -> None:
-    """Cancel children still running, in the name of whoever started the
-    parent run. A parent started by a system trigger has no such person and
-    runtime.cancel_run has no system variant yet: its children then run to
-    their end and their outputs are ignored."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
+    """Cancel children still running once one failed: on Baton's own account
+    (no person asked), with the reason in each child's run event."""
     from runtime import services as runtime
-    from runtime.exceptions import RuntimeServiceError
 
-    starter = step.run.started_by
-    if starter is None:
-        return
+    reason = f"another item of step {step.node_id} of run {step.run_id} failed"
     for run in runs:
-        with contextlib.suppress(RuntimeServiceError, PermissionDenied, Http404):
-            runtime.cancel_run(starter, run)
+        runtime.cancel_run_for(run.pk, reason)
 
 
 def _failure(children: Sequence[Any]) -> tuple[int, Any] | None:
@@ -200,6 +190,19 @@ def wake_parent(step_id: Any) -> bool:
     step = Step.objects.filter(pk=step_id).first()
     # A child's end restarts the fallback poll from its shortest interval.
     return step is not None and runtime.resume_step(step, state={"poll_s": 0})
+
+
+def cancel_orphans(run_id: Any) -> int:
+    """A run that failed or was cancelled cancels the child runs its
+    ``flow.subworkflow`` and ``flow.map`` steps started and that still run
+    (their parent step was cancelled with it and will never read them);
+    grandchildren follow as each child's end comes through here too."""
+    from runtime import services as runtime
+    from runtime.models import RUN_ACTIVE, Run
+
+    orphans = Run.objects.filter(parent_step__run_id=run_id, status__in=RUN_ACTIVE)
+    reason = f"its parent run {run_id} ended"
+    return sum(runtime.cancel_run_for(pk, reason) for pk in orphans.values_list("pk", flat=True))
 
 
 def wake_stalled_parents(limit: int = 500) -> int:

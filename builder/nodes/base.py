@@ -101,6 +101,11 @@ class NodeType:
     is_trigger: ClassVar[bool] = False
     #: True for nodes whose run has effects outside Baton (HTTP, email, LLM)
     side_effects: ClassVar[bool] = False
+    #: True for nodes that compute from their input and config alone, in
+    #: microseconds, touching nothing outside the database: the runtime may
+    #: run such a step inside the transaction that claims it (one commit for
+    #: its start and end instead of two)
+    pure: ClassVar[bool] = False
 
     def ports_for(self, config: Mapping[str, Any]) -> list[str]:
         """The output ports for this config (switch and classify derive them

@@ -98,6 +98,7 @@ class TransformConfig(NodeConfig):
 class Transform(NodeType):
     key = "data.transform"
     category = "data"
+    pure = True
     label = "Transform data"
     description = (
         "Build a new piece of data from earlier steps, for example to rename or combine fields."
@@ -146,6 +147,7 @@ class ValidateConfig(NodeConfig):
 class Validate(NodeType):
     key = "data.validate"
     category = "data"
+    pure = True
     label = "Validate data"
     description = "Check that data has the expected shape, and route valid and invalid data to different paths."
     Config = ValidateConfig

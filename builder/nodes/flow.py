@@ -54,6 +54,7 @@ class DelayConfig(NodeConfig):
 class Delay(NodeType):
     key = "flow.delay"
     category = "flow"
+    pure = True
     label = "Delay"
     description = "Pause this path of the workflow for a while, then continue with the same data."
     Config = DelayConfig
@@ -88,6 +89,7 @@ class FailConfig(NodeConfig):
 class Fail(NodeType):
     key = "flow.fail"
     category = "flow"
+    pure = True
     label = "Fail"
     description = "Stop the run as failed with a message of your choice, for example when required data is missing."
     Config = FailConfig

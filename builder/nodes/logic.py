@@ -44,6 +44,7 @@ class IfConfig(NodeConfig):
 class If(NodeType):
     key = "logic.if"
     category = "logic"
+    pure = True
     label = "If / else"
     description = "Send the data down one of two paths depending on a yes-or-no condition."
     Config = IfConfig
@@ -93,6 +94,7 @@ class SwitchConfig(NodeConfig):
 class Switch(NodeType):
     key = "logic.switch"
     category = "logic"
+    pure = True
     label = "Switch"
     description = "Send the data down one of several paths depending on a value, such as a country or a ticket type."
     Config = SwitchConfig
@@ -138,6 +140,7 @@ class MergeConfig(NodeConfig):
 class Merge(NodeType):
     key = "logic.merge"
     category = "logic"
+    pure = True
     label = "Merge"
     description = "Combine the results of several paths into one value once they have finished."
     Config = MergeConfig

@@ -31,6 +31,7 @@ class Trigger(NodeType):
     """The shared behaviour of triggers: no error port, output = run input."""
 
     category = "trigger"
+    pure = True
     is_trigger = True
 
     def run(self, ctx: NodeContext, config: Any, input: Any) -> Result:

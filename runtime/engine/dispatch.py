@@ -9,30 +9,34 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 
 log = logging.getLogger(__name__)
 
 
-def on_commit(step_ids: Sequence[int]) -> None:
+def on_commit(step_ids: Sequence[int], run_id: Any = None) -> None:
     if step_ids:
         ids = list(step_ids)
-        transaction.on_commit(lambda: send(ids))
+        transaction.on_commit(lambda: send(ids, run_id))
 
 
-def send(step_ids: Sequence[int]) -> None:
-    """Publish one ``execute_step`` message per id over one producer connection."""
+def send(step_ids: Sequence[int], run_id: Any = None) -> None:
+    """Publish one ``execute_step`` message per id over one producer
+    connection. The run's id rides along, so the worker locks the run
+    without first looking up the step."""
     from runtime.tasks import execute_step
 
+    extra = (str(run_id),) if run_id is not None else ()
     try:
         if len(step_ids) == 1 or execute_step.app.conf.task_always_eager:
             for step_id in step_ids:
-                execute_step.apply_async((step_id,))
+                execute_step.apply_async((step_id, *extra))
             return
         with execute_step.app.producer_or_acquire() as producer:
             for step_id in step_ids:
-                execute_step.apply_async((step_id,), producer=producer)
+                execute_step.apply_async((step_id, *extra), producer=producer)
     except Exception:
         # The rows are committed; the sweeper re-sends what the broker missed.
         log.exception("could not dispatch steps %s; the sweeper will retry", list(step_ids))

@@ -9,13 +9,16 @@ of step N and the claim of step N+1 share one transaction).
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
+from django.db import DatabaseError
 from pydantic import ValidationError
 
 from builder.expressions import ExpressionError
 from builder.nodes import registry
 from builder.nodes.base import NodeError, NodeType, Result, Wait
+from runtime import scheduler
 from runtime.context import StepContext, expression_context, referenced_nodes
 from runtime.engine import budgets, deadline, plans, transitions
 from runtime.engine.transitions import Claim, Failure, Outcome, Success, Waiting
@@ -24,14 +27,38 @@ from runtime.models import Step, StepStatus
 log = logging.getLogger(__name__)
 
 
-def execute_step(step_id: int) -> None:
+def execute_step(step_id: int, run_id: Any = None) -> None:
     """The body of the ``execute_step`` task; safe to run twice."""
-    claim = transitions.claim(step_id)
+    if run_id is not None:
+        try:
+            run_id = uuid.UUID(str(run_id))
+        except ValueError:
+            run_id = None  # not ours: find the run from the step
+    try:
+        claim = transitions.claim(step_id, run_pure, run_id=run_id)
+    except DatabaseError:
+        # The claim and a pure node's run shared a transaction that failed:
+        # claim it alone, so whatever keeps failing is recorded on the step.
+        log.warning("claiming step %s with its run failed; claiming it alone", step_id)
+        claim = transitions.claim(step_id, run_id=run_id)
     while claim is not None:
         outcome = run_claimed(claim)
         if outcome is None:
             return  # the lease was lost: someone else owns the step now
         claim = transitions.finish(claim, outcome)
+
+
+def run_pure(claim: Claim) -> Outcome | None:
+    """Run a claimed step of a pure node (data, logic, delay, fail: see
+    ``NodeType.pure``) now, inside the claiming transaction; None for any
+    other step, which runs after the claim commits."""
+    node = plans.graph_of(claim.run_id).nodes.get(claim.node_id)
+    if node is None or node.get("timeout_s") or claim.resuming:
+        return None
+    node_type = registry.get(node["type"], node.get("type_version"))
+    if node_type is None or not node_type.pure:
+        return None
+    return run_claimed(claim)
 
 
 def run_claimed(claim: Claim) -> Outcome | None:
@@ -111,9 +138,11 @@ def _outcome(result: Any) -> Outcome:
 
 
 def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeType) -> StepContext:
+    """The step's expression context; ``nodes.<id>.output`` holds the outputs
+    its config refers to (all, when that cannot be told from the config).
+    In a graph with loops, each is the visit of the step's own round (or the
+    one before, for a node further down a loop body), as the scheduler says."""
     wanted = referenced_nodes(node.get("config") or {}, node_type.expression_fields)
-    if wanted is not None and isinstance(claim.input, dict):
-        wanted |= set(claim.input) & set(graph.nodes)
     outputs: dict[str, Any] = {}
     if wanted != set():
         finished = Step.objects.filter(
@@ -123,7 +152,14 @@ def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeTyp
         )
         if wanted is not None:
             finished = finished.filter(node_id__in=wanted)
-        outputs = dict(finished.order_by("visit").values_list("node_id", "output"))
+        rows = finished.order_by("visit").values_list("node_id", "visit", "output")
+        if graph.topology.loop_edges:
+            visible = scheduler.visible_visits(
+                graph.topology, plans.load_state(claim.run_id), claim.node_id, claim.visit
+            )
+            outputs = {n: out for n, v, out in rows if visible.get(n) == v}
+        else:
+            outputs = {n: out for n, _v, out in rows}
     return StepContext(
         run_id=str(claim.run_id),
         node_id=claim.node_id,

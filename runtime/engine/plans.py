@@ -6,6 +6,7 @@ Everything here runs inside the caller's transaction, under the run lock.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from runtime import events as hooks
 from runtime import scheduler
@@ -49,37 +50,63 @@ class RunGraph:
 _graphs: OrderedDict[Any, RunGraph] = OrderedDict()
 
 
-def graph_of(run_id: Any) -> RunGraph:
-    cached = _graphs.get(run_id)
+_graphs_lock = threading.Lock()
+
+
+def graph_of(run_id: Any, run: Run | None = None) -> RunGraph:
+    """The run's graph, read once per process (from ``run`` when given)."""
+    with _graphs_lock:
+        cached = _graphs.get(run_id)
     if cached is None:
-        document, run_input = Run.objects.filter(pk=run_id).values_list("graph", "input").get()
+        if run is not None:
+            document, run_input = run.graph, run.input
+        else:
+            document, run_input = Run.objects.filter(pk=run_id).values_list("graph", "input").get()
         cached = RunGraph(
             scheduler.Topology.from_document(document),
             {node["id"]: node for node in document.get("nodes", [])},
             run_input,
         )
-        _graphs[run_id] = cached
-        while len(_graphs) > _CACHE_SIZE:
-            _graphs.popitem(last=False)
+        with _graphs_lock:
+            _graphs[run_id] = cached
+            while len(_graphs) > _CACHE_SIZE:
+                _graphs.popitem(last=False)
     return cached
 
 
 def lock_run(run_id: Any) -> Run:
     """The run row, locked until the transaction ends (Postgres; SQLite's
     IMMEDIATE transactions already serialise writers). Every transition takes
-    this lock first, then touches steps: one lock order, no deadlocks."""
-    run = sql.lock_run(run_id)
+    this lock first, then touches steps: one lock order, no deadlocks. The
+    run's graph comes with it the first time this process needs it."""
+    known = run_id in _graphs
+    run = sql.lock_run(run_id, with_graph=not known)
     if run is None:
         raise Run.DoesNotExist(run_id)
+    if not known:
+        graph_of(run_id, run)
     return run
 
 
-def save_run(run: Run, events: EventLog, applied: Applied | None = None, **changes: Any) -> None:
+def save_run(
+    run: Run,
+    events: EventLog,
+    applied: Applied | None = None,
+    *,
+    state: scheduler.State | None = None,
+    **changes: Any,
+) -> None:
     """Write the transition: the plan's rows if not yet written, its events
-    and the run's changed columns (one statement on Postgres)."""
+    and the run's changed columns (one statement on Postgres). ``state``, the
+    run's complete state after this transition, is kept for the next one."""
     run.event_seq, pending = events.take(run.event_seq)
     for name, value in changes.items():
         setattr(run, name, value)
+    facts = hooks.RunFacts.of(run)
+    for event in pending:
+        event.facts = facts
+    if state is not None and run.status not in _FINISHED:
+        keep_state(run.pk, run.event_seq, state)
     values = {"event_seq": run.event_seq, **changes}
     if applied is not None and not applied.written and connection.vendor == "postgresql":
         sql.write_fused(run.pk, applied.edges, applied.rows, pending, values)
@@ -94,6 +121,53 @@ def save_run(run: Run, events: EventLog, applied: Applied | None = None, **chang
 
 def load_state(run_id: Any) -> scheduler.State:
     return sql.load_state(run_id)
+
+
+# -- the state kept between transitions -----------------------------------------
+#
+# A run's state changes only in transitions, and every transition numbers its
+# events from the locked run row's ``event_seq``. So a state this process
+# wrote at seq N is still the run's state when the locked row still says N:
+# the next transition (the inline successor of a chain, the end of a step this
+# process claimed) skips reading every step and edge of the run again.
+# An entry is taken out while a transaction uses it and put back only after
+# that transaction commits, so a rollback or another thread never sees a
+# half-applied state.
+
+_STATES_SIZE = 1024
+_states: OrderedDict[Any, tuple[int, scheduler.State]] = OrderedDict()
+_states_lock = threading.Lock()
+
+
+def kept_state(run: Run) -> scheduler.State | None:
+    """The state kept for the locked run at its ``event_seq``, taken out; or None."""
+    with _states_lock:
+        kept = _states.pop(run.pk, None)
+    return kept[1] if kept is not None and kept[0] == run.event_seq else None
+
+
+def state_of(run: Run) -> scheduler.State:
+    """The locked run's state: the one kept at its ``event_seq``, else read."""
+    state = kept_state(run)
+    return state if state is not None else sql.load_state(run.pk)
+
+
+def keep_state(run_id: Any, seq: int, state: scheduler.State) -> None:
+    """Keep ``state`` as the run's state at ``seq`` once the transaction commits."""
+
+    def store() -> None:
+        with _states_lock:
+            _states[run_id] = (seq, state)
+            _states.move_to_end(run_id)
+            while len(_states) > _STATES_SIZE:
+                _states.popitem(last=False)
+
+    transaction.on_commit(store)
+
+
+def note_step(state: scheduler.State, node_id: str, visit: int, status: str, port: Any) -> None:
+    """Record in ``state`` a step's change written in this transaction."""
+    state.steps[(node_id, visit)] = scheduler.StepView(node_id, visit, str(status), port)
 
 
 def outputs_of(run_id: Any, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Any]:
@@ -203,19 +277,32 @@ def _new_step(
     return row
 
 
-def sink_outputs(run: Run, graph: RunGraph, state: scheduler.State) -> dict[str, Any]:
+def sink_outputs(
+    run: Run,
+    graph: RunGraph,
+    state: scheduler.State,
+    known: Mapping[tuple[str, int], Any] | None = None,
+) -> dict[str, Any]:
     latest = scheduler.output_nodes(graph.topology, state)
-    found = outputs_of(run.pk, latest.items())
+    known = known or {}
+    found = {key: known[key] for key in latest.items() if key in known}
+    found.update(outputs_of(run.pk, [key for key in latest.items() if key not in found]))
     return {node: found.get((node, visit)) for node, visit in sorted(latest.items())}
 
 
 def settle(
-    run: Run, graph: RunGraph, state: scheduler.State, events: EventLog, now: datetime
+    run: Run,
+    graph: RunGraph,
+    state: scheduler.State,
+    events: EventLog,
+    now: datetime,
+    known: Mapping[tuple[str, int], Any] | None = None,
 ) -> dict:
-    """The run's status after a transition: running, waiting or succeeded (with output)."""
+    """The run's status after a transition: running, waiting or succeeded
+    (with output; ``known`` outputs need not be read again)."""
     outcome = scheduler.outcome(state)
     if outcome == scheduler.SUCCEEDED:
-        output = sink_outputs(run, graph, state)
+        output = sink_outputs(run, graph, state, known)
         events.run(RunStatus.SUCCEEDED)
         return {"status": RunStatus.SUCCEEDED, "output": output, "finished_at": now}
     status = RunStatus.WAITING if outcome == scheduler.WAITING else RunStatus.RUNNING
@@ -224,6 +311,8 @@ def settle(
     events.run(status)
     return {"status": status, **({"started_at": now} if run.started_at is None else {})}
 
+
+_FINISHED = {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}
 
 #: how a run's end leaves its unfinished steps
 _ENDING = {

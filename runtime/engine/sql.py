@@ -35,15 +35,16 @@ def _db() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
+# A process talks to one database (the ``default`` alias), so quoted names
+# are computed once.
+
+
 @functools.cache
-def _quoted(model: type[models.Model], name: str, vendor: str) -> str:
+def _column(model: type[models.Model], name: str) -> str:
     return connection.ops.quote_name(_field(model, name).column)
 
 
-def _column(model: type[models.Model], name: str, vendor: str | None = None) -> str:
-    return _quoted(model, name, vendor or _db().vendor)
-
-
+@functools.cache
 def _table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -125,23 +126,28 @@ def prep(model: type[models.Model], name: str, value: Any) -> Any:
     return _prep(model, name, value)
 
 
-def run_of_step(step_id: int) -> Any:
-    sql = f"SELECT {_column(Step, 'run')} FROM {_table(Step)} WHERE {_column(Step, 'id')} = %s"
+CLAIMED = ("node_id", "visit", "attempts", "input", "wait")
+
+
+def update_returning_claimed(
+    values: Mapping[str, Any],
+    where: Mapping[str, Any],
+    *,
+    extra_where: str = "",
+    extra_params: Sequence[Any] = (),
+    increment: str | None = None,
+) -> Step | None:
+    """:func:`update` of one step, returning the fields running it needs
+    (``UPDATE ... RETURNING``: Postgres, and SQLite 3.35+), or None when no
+    row matched."""
+    sql, params = _update_sql(Step, values, where, extra_where, extra_params, increment)
+    returning = ", ".join(_column(Step, name) for name in ("id", *CLAIMED))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [step_id])
+        cursor.execute(f"{sql} RETURNING {returning}", params)
         row = cursor.fetchone()
-    return None if row is None else Run._meta.pk.to_python(row[0])
-
-
-def claimed_step(step_id: int) -> Step:
-    """The fields of a just-claimed step that running it needs."""
-    names = ("node_id", "visit", "attempts", "input", "wait")
-    columns = ", ".join(_column(Step, name) for name in names)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {_table(Step)} WHERE {_column(Step, 'id')} = %s", [step_id]
-        )
-        node_id, visit, attempts, raw_input, raw_wait = cursor.fetchone()
+    if row is None:
+        return None
+    step_id, node_id, visit, attempts, raw_input, raw_wait = row
     return Step(
         pk=step_id,
         node_id=node_id,
@@ -239,24 +245,43 @@ RUN_COLUMNS = (
     "is_draft",
     "usage",
     "cost_usd",
+    "trigger_kind",
+    "parent_step",
 )
 
 
-def lock_run(run_id: Any) -> Run | None:
-    """The run's small columns, its row locked until the transaction ends
-    (``FOR UPDATE`` on Postgres; SQLite's IMMEDIATE transaction holds the
-    database write lock already)."""
-    columns = ", ".join(_column(Run, name) for name in RUN_COLUMNS)
+def lock_run(run_id: Any, *, with_graph: bool = False) -> Run | None:
+    """The run's small columns (and its graph and input, ``with_graph``), its
+    row locked until the transaction ends (``FOR UPDATE`` on Postgres;
+    SQLite's IMMEDIATE transaction holds the database write lock already)."""
+    return _lock(f"{_column(Run, 'id')} = %s", _prep(Run, "id", run_id), with_graph)
+
+
+def lock_run_of_step(step_id: int) -> Run | None:
+    """:func:`lock_run` for the run of a step, in one statement (None when
+    the step does not exist)."""
+    of_step = (
+        f"{_column(Run, 'id')} = (SELECT {_column(Step, 'run')} FROM {_table(Step)} "
+        f"WHERE {_column(Step, 'id')} = %s)"
+    )
+    return _lock(of_step, step_id)
+
+
+def _lock(where: str, param: Any, with_graph: bool = False) -> Run | None:
+    names = RUN_COLUMNS + (("graph", "input") if with_graph else ())
+    columns = ", ".join(_column(Run, name) for name in names)
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-    sql = f"SELECT {columns} FROM {_table(Run)} WHERE {_column(Run, 'id')} = %s{lock}"
+    sql = f"SELECT {columns} FROM {_table(Run)} WHERE {where}{lock}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_prep(Run, "id", run_id)])
+        cursor.execute(sql, [param])
         row = cursor.fetchone()
     if row is None:
         return None
-    _id, status, seq, started, workflow, workspace, number, draft, usage, cost = row
-    return Run(
-        id=run_id,
+    run_id, status, seq, started, workflow, workspace, number, draft, usage, cost, kind, parent = (
+        row[: len(RUN_COLUMNS)]
+    )
+    run = Run(
+        id=Run._meta.pk.to_python(run_id),
         status=status,
         event_seq=seq,
         started_at=_datetime(started),
@@ -266,7 +291,17 @@ def lock_run(run_id: Any) -> Run | None:
         is_draft=bool(draft),
         usage=json.loads(usage) if isinstance(usage, str) else usage or {},
         cost_usd=cost or 0.0,
+        trigger_kind=kind,
+        parent_step_id=parent,
     )
+    if with_graph:
+        graph, run_input = row[len(RUN_COLUMNS) :]
+        run.graph, run.input = _run_json("graph", graph), _run_json("input", run_input)
+    return run
+
+
+def _run_json(name: str, value: Any) -> Any:
+    return None if value is None else _field(Run, name).from_db_value(value, None, connection)
 
 
 def _datetime(value: Any) -> Any:

@@ -4,6 +4,8 @@ commit. Nothing is created when any check fails."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from django.db import transaction
@@ -36,7 +38,7 @@ def start_run(
     if workflow.deleted_at is not None:
         raise RunRejected("This workflow was deleted.", status=404)
     document, pinned = _pick(workflow, version)
-    _require_valid(document)
+    _require_valid(document, pinned)
     trigger = _trigger(document, trigger_kind, trigger_node)
     _check_input(trigger, input)
     with transaction.atomic():
@@ -53,7 +55,7 @@ def start_run(
             trigger_node=trigger["id"],
             parent_step=parent_step,
         )
-        topology = plans.graph_of(run.pk).topology
+        topology = plans.graph_of(run.pk, run).topology
         # A trigger's output is the run's input (rule 1): its step is recorded
         # as it ends right here, which saves a broker hop and two transactions.
         plan = scheduler.start_with_trigger_ended(topology, trigger["id"])
@@ -106,13 +108,30 @@ def _pick(workflow: Workflow, version: int | str) -> tuple[dict, WorkflowVersion
     return pinned.graph, pinned
 
 
-def _require_valid(document: Any) -> None:
+#: published versions this process found valid: a version never changes, so
+#: webhooks and schedules do not check the same graph again on every call
+_valid_versions: OrderedDict[Any, None] = OrderedDict()
+_valid_versions_lock = threading.Lock()
+_VALID_VERSIONS_SIZE = 1024
+
+
+def _require_valid(document: Any, pinned: WorkflowVersion | None = None) -> None:
+    if pinned is not None:
+        with _valid_versions_lock:
+            if pinned.pk in _valid_versions:
+                _valid_versions.move_to_end(pinned.pk)
+                return
     result = builder_services.validate(document)
     if not result.valid:
         raise RunRejected(
             "The workflow has errors; fix them before running it.",
             [issue.as_dict() for issue in result.errors],
         )
+    if pinned is not None:
+        with _valid_versions_lock:
+            _valid_versions[pinned.pk] = None
+            while len(_valid_versions) > _VALID_VERSIONS_SIZE:
+                _valid_versions.popitem(last=False)
 
 
 def _trigger(document: dict, kind: str, node_id: str | None) -> dict:
@@ -156,19 +175,21 @@ def _begin(run: Run, plan: scheduler.Plan, reused: dict | None = None) -> None:
     now = clock.now()
     events = EventLog(run.pk, now)
     events.run(RunStatus.QUEUED, trigger_kind=run.trigger_kind)
-    graph = plans.graph_of(run.pk)
-    state = plans.load_state(run.pk)
+    graph = plans.graph_of(run.pk, run)
+    # A new run has no steps yet; a re-run has the ones it reuses.
+    state = plans.load_state(run.pk) if run.rerun_of_id else scheduler.State()
     applied = plans.apply_plan(run, graph, plan, state, events, now, reused or {})
-    plans.write(run, applied)
     changes: dict[str, Any] = {}
     if plan.failed is not None:
+        plans.write(run, applied)  # the run's failure must see (and skip) the new steps
         node_id, visit = plan.failed
         failed = Step.objects.filter(run_id=run.pk, node_id=node_id, visit=visit).first()
         changes = plans.fail(run, plans.step_error(failed, node_id, visit), events, now)
     elif scheduler.outcome(state) != scheduler.RUNNING:
-        changes = plans.settle(run, graph, state, events, now)
-    plans.save_run(run, events, **changes)
-    dispatch.on_commit(applied.dispatch)
+        changes = plans.settle(run, graph, state, events, now, reused)
+    # The plan's rows go with the events and the run's update (one statement on Postgres).
+    plans.save_run(run, events, applied, state=state, **changes)
+    dispatch.on_commit(applied.dispatch, run.pk)
 
 
 # -- re-run ---------------------------------------------------------------------------
@@ -200,7 +221,7 @@ def rerun(user: Any, run: Run, from_node: str) -> Run:
             rerun_from_node=from_node,
         )
         Step.objects.bulk_create([_copy(new, step) for step in originals.values()])
-        topology = plans.graph_of(new.pk).topology
+        topology = plans.graph_of(new.pk, new).topology
         roots = [n for n in topology.roots() if n not in upstream]
         plan = scheduler.Plan(steps=[scheduler.NewStep(n, 1, scheduler.SKIPPED) for n in roots])
         reused_state = plans.load_state(new.pk)

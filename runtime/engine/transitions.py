@@ -12,11 +12,13 @@ import dataclasses
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 
 from accounts import audit, permissions
 from accounts.permissions import Action
@@ -122,42 +124,60 @@ def _claim_of(run: Run, row: Step) -> Claim:
 # -- claim -----------------------------------------------------------------------
 
 
-def claim(step_id: int) -> Claim | None:
+def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None) -> Claim | None:
     """Take a queued, due step: ``UPDATE ... WHERE status='queued'`` with a new
     lease. None when someone else has it, it is not due, or it ended (a
-    duplicate delivery does nothing)."""
-    run_id = sql.run_of_step(step_id)
-    if run_id is None:
-        return None
+    duplicate delivery does nothing).
+
+    ``run_inline(claim)`` may run the claimed step at once, inside this
+    transaction (a pure node: microseconds, nothing outside the database);
+    when it returns an outcome, the step's end is recorded here too (one
+    commit for the claim and the end) and the claim returned is that of the
+    single ready successor, if any, as :func:`finish` returns it."""
     with transaction.atomic():
-        run = plans.lock_run(run_id)
-        if run.status in RUN_FINISHED:
+        try:
+            run = plans.lock_run(run_id) if run_id else sql.lock_run_of_step(step_id)
+        except Run.DoesNotExist:
+            return None
+        if run is None or run.status in RUN_FINISHED:
             return None
         now = clock.now()
         lease = lease_fields(now)
         due = f"({sql.column(Step, 'due_at')} IS NULL OR {sql.column(Step, 'due_at')} <= %s)"
-        claimed = sql.update(
-            Step,
+        row = sql.update_returning_claimed(
             {"status": StepStatus.RUNNING, "started_at": now, **lease},
-            {"id": step_id, "status": StepStatus.QUEUED},
+            {"id": step_id, "run": run.pk, "status": StepStatus.QUEUED},
             extra_where=due,
             extra_params=[sql.prep(Step, "due_at", now)],
             increment="attempts",
         )
-        if not claimed:
+        if row is None:
             return None
-        row = sql.claimed_step(step_id)
         row.lease_token = lease["lease_token"]
         events = EventLog(run.pk, now)
         events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=row.attempts)
         changes: dict[str, Any] = {}
         if run.status != RunStatus.RUNNING:
             events.run(RunStatus.RUNNING)
-            changes = {"status": RunStatus.RUNNING}
+            changes["status"] = run.status = RunStatus.RUNNING
             if run.started_at is None:
-                changes["started_at"] = now
-        plans.save_run(run, events, **changes)
-        return _claim_of(run, row)
+                changes["started_at"] = run.started_at = now
+        claimed = _claim_of(run, row)
+        outcome = run_inline(claimed) if run_inline is not None else None
+        if outcome is None:
+            state = plans.kept_state(run)
+            if state is not None:
+                plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
+            plans.save_run(run, events, state=state, **changes)
+            return claimed
+        graph = plans.graph_of(run.pk)
+        state = plans.state_of(run)
+        plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
+        next_row = _end(run, graph, state, claimed, outcome, events, now, changes, inline=True)
+    return _claim_of(run, next_row) if next_row is not None else None
+
+
+Inline = Callable[[Claim], "Outcome | None"]
 
 
 def renew(claim: Claim) -> bool:
@@ -184,16 +204,33 @@ def finish(claim: Claim, outcome: Outcome, *, inline: bool = True) -> Claim | No
         now = clock.now()
         events = EventLog(run.pk, now)
         graph = plans.graph_of(run.pk)
-        changes: dict[str, Any] = {}
-        ended = _record(claim, outcome, graph, events, now, changes, run)
-        if ended is None:
-            return None
-        if ended is False:  # waiting or retrying: nothing follows yet
-            changes.update(plans.settle(run, graph, plans.load_state(run.pk), events, now))
-            plans.save_run(run, events, **changes)
-            return None
-        next_row = _follow(run, graph, claim, ended, events, now, changes, inline)
+        state = plans.state_of(run)
+        next_row = _end(run, graph, state, claim, outcome, events, now, {}, inline=inline)
     return _claim_of(run, next_row) if next_row is not None else None
+
+
+def _end(
+    run: Run,
+    graph: plans.RunGraph,
+    state: scheduler.State,
+    claim: Claim,
+    outcome: Outcome,
+    events: EventLog,
+    now: datetime,
+    changes: dict[str, Any],
+    *,
+    inline: bool,
+) -> Step | None:
+    """Under the run lock: write the outcome, then what follows; the inline
+    successor's row, if any."""
+    ended = _record(claim, outcome, graph, events, now, changes, run, state)
+    if ended is None:
+        return None
+    if ended is False:  # waiting or retrying: nothing follows yet
+        changes.update(plans.settle(run, graph, state, events, now))
+        plans.save_run(run, events, state=state, **changes)
+        return None
+    return _follow(run, graph, state, claim, ended, events, now, changes, inline)
 
 
 def _cas(claim: Claim, **values: Any) -> bool:
@@ -216,9 +253,11 @@ def _record(
     now: datetime,
     changes: dict,
     run: Run,
+    state: scheduler.State,
 ) -> tuple[str, Any] | bool | None:
-    """Write the outcome. Returns (port or None, output) when the step ended,
-    False when it waits or will retry, None when the lease was lost."""
+    """Write the outcome (and note it in ``state``). Returns (port or None,
+    output) when the step ended, False when it waits or will retry, None when
+    the lease was lost."""
     if isinstance(outcome, Success):
         if not _cas(
             claim,
@@ -232,6 +271,7 @@ def _record(
             return None
         _add_usage(run, outcome, changes)
         events.step(claim.node_id, claim.visit, StepStatus.SUCCEEDED, port=outcome.port)
+        plans.note_step(state, claim.node_id, claim.visit, StepStatus.SUCCEEDED, outcome.port)
         return (outcome.port, outcome.output)
     if isinstance(outcome, Waiting):
         wait = {"reason": outcome.reason, "state": dict(outcome.state), "resumed": False}
@@ -241,8 +281,9 @@ def _record(
         events.step(
             claim.node_id, claim.visit, StepStatus.WAITING, reason=outcome.reason, until=until
         )
+        plans.note_step(state, claim.node_id, claim.visit, StepStatus.WAITING, None)
         return False
-    ended = _record_failure(claim, outcome, graph, events, now)
+    ended = _record_failure(claim, outcome, graph, events, now, state)
     if ended is not None and (outcome.usage or outcome.cost_usd):
         _add_usage(run, outcome, changes)
     return ended
@@ -255,7 +296,12 @@ def _spent(failure: Failure) -> dict[str, Any]:
 
 
 def _record_failure(
-    claim: Claim, failure: Failure, graph: plans.RunGraph, events: EventLog, now: datetime
+    claim: Claim,
+    failure: Failure,
+    graph: plans.RunGraph,
+    events: EventLog,
+    now: datetime,
+    state: scheduler.State,
 ) -> tuple[str, Any] | bool | None:
     max_attempts, _base, _factor = graph.retry(claim.node_id)
     if failure.infrastructure:
@@ -282,8 +328,9 @@ def _record_failure(
             error=error,
             due_at=due.isoformat(),
         )
+        plans.note_step(state, claim.node_id, claim.visit, StepStatus.QUEUED, None)
         if due <= now:
-            _dispatch_now([claim.step_id], now)
+            _dispatch_now([claim.step_id], claim.run_id, now)
         return False
     routed = graph.topology.has_error_route(claim.node_id)
     port = scheduler.ERROR_PORT if routed else None
@@ -299,6 +346,7 @@ def _record_failure(
     ):
         return None
     events.step(claim.node_id, claim.visit, StepStatus.FAILED, error=error, port=port)
+    plans.note_step(state, claim.node_id, claim.visit, StepStatus.FAILED, port)
     return (port, output)
 
 
@@ -315,6 +363,7 @@ def _add_usage(run: Run, outcome: Success | Failure, changes: dict) -> None:
 def _follow(
     run: Run,
     graph: plans.RunGraph,
+    state: scheduler.State,
     claim: Claim,
     ended: tuple[str | None, Any],
     events: EventLog,
@@ -323,7 +372,6 @@ def _follow(
     inline: bool,
 ) -> Step | None:
     """Ask the scheduler what follows the ended step and apply it."""
-    state = plans.load_state(run.pk)
     plan = scheduler.after(graph.topology, state, [(claim.node_id, claim.visit)])
     known = {(claim.node_id, claim.visit): ended[1]}
     applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=inline)
@@ -334,16 +382,16 @@ def _follow(
         changes.update(plans.fail(run, plans.step_error(failed, node_id, visit), events, now))
         plans.save_run(run, events, **changes)
         return None
-    changes.update(plans.settle(run, graph, state, events, now))
-    plans.save_run(run, events, applied, **changes)
+    changes.update(plans.settle(run, graph, state, events, now, known))
+    plans.save_run(run, events, applied, state=state, **changes)
     others = [pk for pk in applied.dispatch if applied.inline is None or pk != applied.inline.pk]
-    dispatch.on_commit(others)
+    dispatch.on_commit(others, run.pk)
     return applied.inline
 
 
-def _dispatch_now(step_ids: list[int], now: datetime) -> None:
+def _dispatch_now(step_ids: list[int], run_id: Any, now: datetime) -> None:
     Step.objects.filter(pk__in=step_ids).update(dispatched_at=now)
-    dispatch.on_commit(step_ids)
+    dispatch.on_commit(step_ids, run_id)
 
 
 # -- waits, cancel ----------------------------------------------------------------
@@ -368,8 +416,15 @@ def resume_step(
         wait = dict(row.wait or {})
         wait["state"] = {**(wait.get("state") or {}), **(state or {})}
         wait["resumed"] = True
+        # The claim that follows counts an attempt; a resume continues the
+        # same attempt (an approval decided, a child ended), so undo it here.
         updated = Step.objects.filter(pk=step_id, status=StepStatus.WAITING).update(
-            status=StepStatus.QUEUED, wait=wait, due_at=None, queued_at=now, dispatched_at=now
+            status=StepStatus.QUEUED,
+            wait=wait,
+            due_at=None,
+            queued_at=now,
+            dispatched_at=now,
+            attempts=F("attempts") - 1,
         )
         if not updated:
             return False
@@ -380,7 +435,7 @@ def resume_step(
             events.run(RunStatus.RUNNING)
             changes["status"] = RunStatus.RUNNING
         plans.save_run(run, events, **changes)
-        dispatch.on_commit([step_id])
+        dispatch.on_commit([step_id], run.pk)
         return True
 
 
@@ -393,11 +448,7 @@ def cancel_run(user: Any, run: Run) -> Run:
                 f"The run has already {locked.status}; it cannot be cancelled.",
                 status_now=locked.status,
             )
-        now = clock.now()
-        events = EventLog(locked.pk, now)
-        plans.end_active_steps(locked, events, now)
-        events.run(RunStatus.CANCELLED, cancelled_by=getattr(user, "pk", None))
-        plans.save_run(locked, events, status=RunStatus.CANCELLED, finished_at=now)
+        _cancel(locked, cancelled_by=getattr(user, "pk", None))
         audit.record(
             user,
             locked.workspace_id,
@@ -406,6 +457,29 @@ def cancel_run(user: Any, run: Run) -> Run:
             {"workflow": str(locked.workflow_id)},
         )
     return Run.objects.get(pk=run.pk)
+
+
+def cancel_run_for(run_id: Any, reason: str) -> bool:
+    """Cancel a run on Baton's own account (its parent run ended, say): no
+    permission check, no audit entry (no person acted); the run event says
+    why. False when the run had already ended."""
+    with transaction.atomic():
+        try:
+            locked = plans.lock_run(run_id)
+        except Run.DoesNotExist:
+            return False
+        if locked.status in RUN_FINISHED:
+            return False
+        _cancel(locked, reason=reason)
+    return True
+
+
+def _cancel(locked: Run, **payload: Any) -> None:
+    now = clock.now()
+    events = EventLog(locked.pk, now)
+    plans.end_active_steps(locked, events, now)
+    events.run(RunStatus.CANCELLED, **payload)
+    plans.save_run(locked, events, status=RunStatus.CANCELLED, finished_at=now)
 
 
 # -- recovery (the sweeper) ----------------------------------------------------------

@@ -33,6 +33,8 @@ class Simulation:
     created: list[tuple[str, int]] = field(default_factory=list)
     inputs: dict[tuple[str, int], tuple[tuple[str, int], ...]] = field(default_factory=dict)
     failed: tuple[str, int] | None = None
+    #: steps planned as LoopLimitExceeded failures (they never ran)
+    limited: set[tuple[str, int]] = field(default_factory=set)
 
     def apply(self, plan: s.Plan) -> None:
         for edge_id, visit, value in plan.edges:
@@ -44,6 +46,8 @@ class Simulation:
             self.state.steps[key] = s.StepView(step.node_id, step.visit, step.status, step.port)
             self.created.append(key)
             self.inputs[key] = step.inputs
+            if step.error and step.error.get("type") == s.LOOP_LIMIT:
+                self.limited.add(key)
         if plan.failed and self.failed is None:
             self.failed = plan.failed
 

@@ -322,3 +322,36 @@ def test_a_disabled_node_passes_its_input_through(runner) -> None:
     assert run.status == "succeeded"
     assert run.steps.get(node_id="shout").output == {"quiet": True}
     assert run.output == {"after": {"from": "after", "in": {"quiet": True}}}
+
+
+def test_a_loop_body_reads_its_own_round_and_the_previous_round_downstream(runner) -> None:
+    nodes = [
+        T,
+        node("count", "data.transform", output="{{ default(input.n, 0) + 1 }}"),
+        node(
+            "note",
+            "data.transform",
+            output={"count": "{{ nodes.count.output }}", "last": "{{ nodes.wrap.output }}"},
+        ),
+        node("again", "logic.if", condition="nodes.count.output < 3"),
+        node("wrap", "data.transform", output={"n": "{{ nodes.count.output }}"}),
+        node("done"),
+    ]
+    edges = [
+        ("t", "count"),
+        ("count", "note"),
+        ("note", "again"),
+        ("again", "wrap", "true"),
+        ("wrap", "count", None, True),
+        ("again", "done", "false"),
+    ]
+    options = {n: {"max_visits": 5} for n in ("count", "note", "again", "wrap")}
+    run = run_of(runner, nodes, edges, **options)
+    assert run.status == "succeeded", run.error
+    notes = [s.output for s in run.steps.filter(node_id="note").order_by("visit")]
+    # its own round's count; wrap (further down the body) as the round before left it
+    assert notes == [
+        {"count": 1, "last": None},
+        {"count": 2, "last": {"n": 1}},
+        {"count": 3, "last": {"n": 2}},
+    ]

@@ -105,3 +105,14 @@ def test_rerun_refuses_an_unknown_node_or_missing_upstream(runner) -> None:
     with pytest.raises(RunRejected):
         services.rerun(runner, run, "nope")
     assert Run.objects.count() == 1
+
+
+def test_a_workflow_of_only_a_trigger_succeeds_at_start_with_its_input(runner) -> None:
+    workflow = flow(runner, [{**T, "config": {}}], [])
+    run = services.start_run(runner, workflow, input={"v": 3}, version="draft")
+    run.refresh_from_db()
+    assert (run.status, run.output) == ("succeeded", {"t": {"v": 3}})
+    assert [e.status for e in RunEvent.objects.filter(run=run, kind="run")] == [
+        "queued",
+        "succeeded",
+    ]

@@ -1,6 +1,8 @@
 """A Hypothesis state machine: random graphs with random outcomes, steps ended
-in random order with duplicate deliveries, checked against a small reference
-interpreter that runs the graph sequentially in topological order."""
+in random order with duplicate deliveries, checked against small reference
+interpreters that run the graph sequentially in topological order: one for
+DAGs, one that plays loops (nested, sequential, parallel, overlapping) round
+by round."""
 
 from __future__ import annotations
 
@@ -63,42 +65,211 @@ def reference(topology: s.Topology, outcomes: dict[str, Outcome]) -> tuple[str, 
     return "succeeded", {n for n in topology.sinks if status[n] == "succeeded"}
 
 
+Table = dict[str, tuple[Outcome, ...]]
+
+
+def from_table(table: Table):
+    """Outcomes by visit: a node's n-th visit ends as its table says, cycling."""
+    return lambda node, visit: table[node][(visit - 1) % len(table[node])]
+
+
 @st.composite
-def loops(draw):
-    """t -> pre -> head -> ... -> check; check:true ~> head; check:false -> done,
-    with an optional parallel branch inside the body that re-joins before check."""
-    length = draw(st.integers(1, 3))
-    limit = draw(st.integers(1, 4))
-    rounds = draw(st.integers(1, 5))
-    body = [f"b{i}" for i in range(length)]
-    names = ["t", "pre", *body, "check", "done"]
-    chain = ["t", "pre", *body, "check"]
-    edges = [s.EdgeSpec(f"c{i}", a, b) for i, (a, b) in enumerate(itertools.pairwise(chain))]
-    edges += [
-        s.EdgeSpec("again", "check", "b0", "true", loop=True),
-        s.EdgeSpec("exit", "check", "done", "false"),
+def outcome_tables(draw, ports: dict[str, tuple[str, ...]], checks: dict[str, int]) -> Table:
+    """Per node a short cycle of outcomes; ``checks`` (loop sources) get a
+    longer one, mostly on the looping port, so loops go round a few times."""
+    table: Table = {"t": (("ok", "out"),)}
+    for name, node_ports in ports.items():
+        if name == "t":
+            continue
+        length = draw(st.integers(1, 4 if name in checks else 2))
+        cycle = []
+        for _ in range(length):
+            if draw(st.integers(0, 14)) == 0:
+                cycle.append(("fail", None))
+            else:
+                cycle.append(("ok", draw(st.sampled_from(node_ports))))
+        table[name] = tuple(cycle)
+    return table
+
+
+@st.composite
+def nested_loops(draw):
+    """t -> pre -> o -> [a] -> i -> [b] -> ic; ic:true ~> i; ic:false -> [c] ->
+    oc; oc:true ~> o; oc:false -> done: a loop inside a loop, with optional
+    nodes in each body, an optional side branch of the outer body joining the
+    outer check, and an optional constant from before both loops feeding the
+    first node after the inner loop."""
+    a, b, c, side, constant = (draw(st.booleans()) for _ in range(5))
+    outer_body = ["o", *(["a"] * a), "i"]
+    inner_body = ["i", *(["b"] * b), "ic"]
+    after_inner = [*(["c"] * c), "oc"]
+    names = ["t", "pre", *outer_body[:-1], *inner_body, *after_inner[:-1]]
+    names += [*(["side"] * side), "oc", "done"]
+    edges: list[s.EdgeSpec] = []
+
+    def link(source: str, target: str, port: str = "out", loop: bool = False) -> None:
+        edges.append(s.EdgeSpec(f"e{len(edges)}", source, target, port, loop))
+
+    for source, target in [("t", "pre"), ("pre", "o"), *itertools.pairwise(outer_body)]:
+        link(source, target)
+    for source, target in itertools.pairwise(inner_body):
+        link(source, target)
+    link("ic", after_inner[0], "false")
+    for source, target in itertools.pairwise(after_inner):
+        link(source, target)
+    link("ic", "i", "true", loop=True)
+    link("oc", "o", "true", loop=True)
+    link("oc", "done", "false")
+    if side:
+        link("o", "side")
+        link("side", "oc")
+    if constant:
+        link("pre", after_inner[0])
+    ports = {n: ("true", "false") if n in ("ic", "oc") else ("out",) for n in names}
+    nodes = [
+        s.NodeSpec(
+            n, join=draw(st.sampled_from(["all", "any"])), max_visits=draw(st.integers(1, 12))
+        )
+        for n in names
     ]
-    if draw(st.booleans()):
-        names.insert(-2, "side")
-        edges += [s.EdgeSpec("s1", "b0", "side"), s.EdgeSpec("s2", "side", "check")]
-    looped = set(body) | {"check", "side"}
-    nodes = [s.NodeSpec(n, max_visits=limit if n in looped else 1) for n in names]
-    return s.Topology(nodes, edges), rounds, limit
+    return s.Topology(nodes, edges), draw(outcome_tables(ports, {"ic": 1, "oc": 1}))
+
+
+@st.composite
+def random_loops(draw):
+    """A random DAG (as :func:`dags`) with one to three loop edges from a
+    node back to itself or an earlier one: nested, overlapping, sequential
+    and parallel loops all come up."""
+    topology, _outcomes = draw(dags())
+    names = list(topology.nodes)
+    ports = {n: _ports(topology, n) for n in names}
+    edges = list(topology.edges)
+    checks: dict[str, int] = {}
+    for index in range(draw(st.integers(1, 3))):
+        source = names[draw(st.integers(1, len(names) - 1))]
+        target = names[draw(st.integers(1, names.index(source)))]
+        port = draw(st.sampled_from(ports[source]))
+        edges.append(s.EdgeSpec(f"l{index}", source, target, port, loop=True))
+        checks[source] = 1
+    nodes = [
+        s.NodeSpec(n.id, join=n.join, max_visits=draw(st.integers(1, 4)))
+        for n in topology.nodes.values()
+    ]
+    return s.Topology(nodes, edges), draw(outcome_tables(ports, checks))
+
+
+def _ports(topology: s.Topology, node: str) -> tuple[str, ...]:
+    """The ports a generated node ends on: those its edges leave from, and out."""
+    return tuple(sorted({e.source_port for e in topology.outgoing[node]} - {"error"} | {"out"}))
+
+
+def reference_rounds(topology: s.Topology, outcome) -> tuple[str, dict]:
+    """Contract 1.1 with loops, played sequentially: a round runs every node
+    of its region in document order (generated graphs list nodes in
+    topological order), then each loop edge it took (in edge order) starts a
+    child round over everything downstream of the edge's target. A node's
+    n-th visit is its n-th round in that order. Inputs from outside a round
+    come from the enclosing round; only edges from the round itself, from
+    nodes in a maximal set of loops among the node's inputs, can make it run.
+    Returns ``("failed", {})`` or ``("succeeded", {(node, visit): (status,
+    port)})``."""
+    order = list(topology.nodes)
+    outgoing = {n: [e for e in topology.edges if e.source == n and not e.loop] for n in order}
+    incoming = {n: [e for e in topology.edges if e.target == n and not e.loop] for n in order}
+    loop_edges = [e for e in topology.edges if e.loop]
+
+    def downstream(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo += [e.target for e in outgoing[node]]
+        return seen
+
+    regions = {e.target: downstream(e.target) for e in loop_edges}
+    loops_of = {n: {h for h, members in regions.items() if n in members} for n in order}
+    visits: dict[str, int] = dict.fromkeys(order, 0)
+    runs: dict[str, int] = dict.fromkeys(order, 0)
+    steps: dict[tuple[str, int], tuple[str, str | None]] = {}
+
+    class RunFailed(Exception):
+        pass
+
+    def takes(ended: tuple[str, str | None], edge: s.EdgeSpec) -> bool:
+        return ended[0] != "skipped" and ended[1] == edge.source_port
+
+    def play(region: set[str], start: str | None, enclosing: list[dict]) -> None:
+        mine: dict[str, tuple[str, str | None]] = {}
+        scopes = [(region, mine), *enclosing]
+        limited = set()
+
+        def seen_from(node: str) -> tuple[dict, tuple[str, str | None]]:
+            for members, ended in scopes:
+                if node in members:
+                    return ended, ended[node]
+            raise AssertionError(node)
+
+        for node in order:
+            if node not in region:
+                continue
+            visits[node] += 1
+            if node == start:
+                runs_now = True
+            elif not incoming[node]:
+                runs_now = node == "t" and start is None
+            else:
+                runs_now = False
+                for edge in incoming[node]:
+                    where, ended = seen_from(edge.source)
+                    decisive = where is mine and not any(
+                        loops_of[edge.source] < loops_of[other.source] for other in incoming[node]
+                    )
+                    runs_now = runs_now or (decisive and takes(ended, edge))
+            if not runs_now:
+                mine[node] = ("skipped", None)
+            else:
+                runs[node] += 1
+                routed = any(e.source_port == "error" for e in topology.outgoing[node])
+                if runs[node] > topology.nodes[node].max_visits:
+                    kind, port = "fail", None
+                    limited.add(node)
+                else:
+                    kind, port = outcome(node, visits[node])
+                if kind == "fail" and not routed:
+                    raise RunFailed
+                mine[node] = ("succeeded", port) if kind == "ok" else ("failed", "error")
+            steps[(node, visits[node])] = mine[node]
+        for edge in loop_edges:
+            if (
+                edge.source in region
+                and edge.source not in limited
+                and takes(mine[edge.source], edge)
+            ):
+                play(regions[edge.target], edge.target, [(region, mine), *enclosing])
+
+    try:
+        play(set(order), None, [])
+    except RunFailed:
+        return "failed", {}
+    return "succeeded", steps
 
 
 class SchedulerMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def build(self, data) -> None:
-        if data.draw(st.booleans(), label="loop graph"):
-            self.topology, rounds, limit = data.draw(loops())
-            self.decide = lambda node, visit: (
-                ("ok", "true" if visit < rounds else "false") if node == "check" else ("ok", "out")
-            )
-            self.expected = ("succeeded", {"done"}) if rounds <= limit else ("failed", set())
-        else:
+        kind = data.draw(st.sampled_from(["dag", "nested", "loops"]), label="graph kind")
+        if kind == "dag":
             self.topology, outcomes = data.draw(dags())
             self.decide = lambda node, visit: outcomes[node]
-            self.expected = reference(self.topology, outcomes)
+            status, sinks = reference(self.topology, outcomes)
+            self.expected, self.expected_steps = status, None
+            self.expected_sinks = sinks
+        else:
+            strategy = nested_loops() if kind == "nested" else random_loops()
+            self.topology, table = data.draw(strategy)
+            self.decide = from_table(table)
+            self.expected, self.expected_steps = reference_rounds(self.topology, self.decide)
         self.sim = Simulation(self.topology).start()
 
     @precondition(lambda self: self.sim.failed is None and self.sim.queued())
@@ -121,26 +292,29 @@ class SchedulerMachine(RuleBasedStateMachine):
             return
         assert len(self.sim.created) == len(set(self.sim.created))
         for node in self.topology.nodes.values():
-            runs = [
-                k
-                for k, v in self.sim.state.steps.items()
-                if k[0] == node.id and v.status != s.SKIPPED
+            ran = [
+                key
+                for key, step in self.sim.state.steps.items()
+                if key[0] == node.id and step.status != s.SKIPPED and key not in self.sim.limited
             ]
-            assert (
-                len(runs) <= node.max_visits + 1
-            )  # the extra one is the LoopLimitExceeded failure
+            assert len(ran) <= node.max_visits  # the visits beyond failed with LoopLimitExceeded
 
     def teardown(self) -> None:
         if not hasattr(self, "sim"):
             return
         self.sim.run(self.decide)
-        status, sinks = self.expected
-        assert self.sim.outcome == status
-        if status == "succeeded":
-            assert set(s.output_nodes(self.topology, self.sim.state)) == sinks
+        assert self.sim.outcome == self.expected
+        if self.expected == "failed":
+            return
+        assert all(v.status in s.ENDED for v in self.sim.state.steps.values()), "a step is pending"
+        if self.expected_steps is None:
+            assert set(s.output_nodes(self.topology, self.sim.state)) == self.expected_sinks
             decided = {node for node, _visit in self.sim.state.steps}
             assert decided == set(self.topology.nodes), "a node was never decided"
-            assert all(v.status in s.ENDED for v in self.sim.state.steps.values())
+            return
+        # every visit of every node, in the reference's numbering (1, 2, 3, ... per node)
+        got = {key: (step.status, step.port) for key, step in self.sim.state.steps.items()}
+        assert got == self.expected_steps
 
 
 SchedulerMachine.TestCase.settings = settings(

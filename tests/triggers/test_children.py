@@ -195,6 +195,33 @@ def test_a_failed_item_fails_the_map_and_stops_the_rest(owner, engine_clock):
     assert "Item 2" in run.error["message"] and "item 2" in run.error["message"]
     step = Step.objects.get(run=run, node_id="each")
     assert step.child_runs.count() < 10  # the rest were never started
+    # the siblings still waiting when item 2 failed were cancelled, not left running
+    assert not step.child_runs.exclude(status__in=["succeeded", "failed", "cancelled"]).exists()
+    assert step.child_runs.filter(status="cancelled").exists()
+
+
+def test_cancelling_a_parent_cancels_its_running_children(owner):
+    from runtime import services as runtime
+    from runtime.models import RunEvent, Step
+
+    child = child_workflow(owner, delay_s=60)
+    parent = parent_workflow(
+        owner,
+        {
+            "type": "flow.map",
+            "config": {"items": "{{ trigger.items }}", "workflow": str(child.pk), "concurrency": 3},
+        },
+    )
+    run = start(owner, parent, {"items": [{"n": i} for i in range(5)]})
+    children = Step.objects.get(run=run, node_id="each").child_runs
+    assert sorted(children.values_list("status", flat=True)) == ["waiting"] * 3
+
+    runtime.cancel_run(owner, run)
+
+    assert sorted(children.values_list("status", flat=True)) == ["cancelled"] * 3
+    ended = RunEvent.objects.get(run=children.first(), kind="run", status="cancelled")
+    assert ended.payload == {"reason": f"its parent run {run.pk} ended"}
+    assert children.count() == 3  # and the two items not yet started never start
 
 
 def test_map_over_no_items_is_an_empty_list(owner):
