@@ -68,6 +68,36 @@ def test_a_lost_message_is_sent_again_by_the_sweeper(runner, clock, broker_only)
     assert run.status == "succeeded"
 
 
+def test_a_step_still_queued_is_sent_again_less_and_less_often(runner, clock, broker_only) -> None:
+    run = start(runner, [T, transform("a")], [("t", "a")])
+    sent_at = []
+    for second in range(1, 200):
+        clock.advance(1)
+        if sweeper.redispatch(clock.now()):
+            sent_at.append(second)
+    # queued at 0: sent again some 30 s later, then at 60 and 120 (a backlog
+    # thins re-sends out instead of piling copies on); not at every tick
+    assert [round(second / 30) for second in sent_at] == [1, 2, 4]
+    assert Step.objects.get(run=run, node_id="a").status == "queued"
+
+
+def test_a_message_lost_again_and_again_is_still_sent_every_five_minutes(
+    runner, clock, broker_only
+) -> None:
+    run = start(runner, [T, transform("a")], [("t", "a")])
+    sent_at = []
+    for second in range(0, 3600, 5):
+        clock.advance(5)
+        if sweeper.redispatch(clock.now()):
+            sent_at.append(second + 5)
+    gaps = [later - earlier for earlier, later in zip(sent_at, sent_at[1:])]
+    # the gaps double (checked every 5 s), then stop growing at ten stale
+    # periods (300 s)
+    assert sent_at[0] in (30, 35) and gaps[:4] == [35, 70, 140, 280]
+    assert set(gaps[4:]) <= {300, 305} and len(gaps) >= 10
+    assert Step.objects.get(run=run, node_id="a").status == "queued"
+
+
 def test_two_sweepers_do_not_hand_one_step_out_twice(runner, clock, broker_only) -> None:
     run = start(runner, [T, transform("a")], [("t", "a")])
     clock.advance(31)
@@ -114,6 +144,8 @@ def test_a_wait_for_a_person_is_resumed_from_outside_once(runner) -> None:
     run.refresh_from_db()
     assert run.status == "succeeded"
     assert run.output == {"ask": {"question": "ok?", "answer": "yes"}}
+    step.refresh_from_db()
+    assert step.attempts == 1  # the resume continued the attempt that asked
 
 
 def test_a_chain_continues_inline_with_one_commit_per_step(runner) -> None:
@@ -125,10 +157,11 @@ def test_a_chain_continues_inline_with_one_commit_per_step(runner) -> None:
     commits = [q for q in queries.captured_queries if q["sql"].startswith("COMMIT")]
     run.refresh_from_db()
     assert run.status == "succeeded" and run.output == {"n9": {"v": 1}}
-    # start (with the trigger) + the claim of n0 + one per step (its end fused
-    # with the next claim)
+    # start (with the trigger) + one per step: n0 (a pure node) is claimed,
+    # run and ended in one transaction, and every later step's end is fused
+    # with the claim of the next
     if connection.vendor == "sqlite":
-        assert len(commits) == 1 + 1 + 10
+        assert len(commits) == 1 + 10
 
 
 def test_fan_out_creates_every_branch_in_one_transaction(runner) -> None:
