@@ -64,23 +64,31 @@ class ScratchDatabase:
         self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+#: the key that marks a Redis database as taken by a running deployment
+CLAIM_KEY = "baton:bench:claim"
+
+
 def empty_redis_db(host: str = REDIS_HOST, port: int = REDIS_PORT) -> int:
     """A Redis database index nobody else is using right now (16..1 tried)."""
     for index in range(15, 0, -1):
         client = redis.Redis(host=host, port=port, db=index)
         try:
             # Claim it with a marker so a parallel session picks another one.
-            if client.dbsize() == 0 and client.set("baton:bench:claim", "1", nx=True, ex=3600):
+            if client.dbsize() == 0 and client.set(CLAIM_KEY, "1", nx=True, ex=3600):
                 return index
         finally:
             client.close()
     raise RuntimeError("No empty Redis database left (1..15 are all in use)")
 
 
-def flush_redis(url: str) -> None:
+def flush_redis(url: str, *, keep_claim: bool = False) -> None:
+    """Empty the database; ``keep_claim`` puts the claim marker back, so a
+    parallel session still sees the database as taken."""
     client = redis.Redis.from_url(url)
     try:
         client.flushdb()
+        if keep_claim:
+            client.set(CLAIM_KEY, "1", ex=3600)
     finally:
         client.close()
 
@@ -231,8 +239,9 @@ def cluster(
     ``redis_url``: a broker of the caller's (say a private ``RedisServer``);
     by default an unused database of the shared Redis."""
     database = ScratchDatabase().create()
+    claimed = redis_url is None
     redis_url = redis_url or f"redis://{REDIS_HOST}:{REDIS_PORT}/{empty_redis_db()}"
-    flush_redis(redis_url)
+    flush_redis(redis_url, keep_claim=claimed)
     with tempfile.TemporaryDirectory(prefix="baton-dist-") as workdir:
         env = distributed_env(database.url, redis_url, workdir, **extra_env)
         running = Cluster(database, redis_url, Path(workdir), env)

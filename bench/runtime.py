@@ -3,8 +3,8 @@
 ``python -m bench`` (or ``python -m bench.runtime``) creates a scratch
 Postgres database and a private Redis database, starts real ``celery
 worker`` processes (Baton's, and a plain-Celery one for the baselines, with
-the same concurrency and delivery settings), runs the four workloads of the
-runtime issue and prints each result with its ratio and target:
+the same delivery settings), runs the four workloads of the runtime issue
+and prints each result with its ratio and target:
 
 1. per-step overhead of a 100-node chain of no-op nodes vs a Celery chain of
    100 no-op tasks (target <= 0.5x);
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import sys
 import time
@@ -100,14 +101,19 @@ class Baton:
         Membership.objects.create(workspace=self.workspace, user=self.user, roles=["admin"])
 
     def workflow(self, graph: dict[str, Any], name: str) -> Any:
+        """A published workflow: runs start from its version, as in production."""
+        from builder import services as builder
         from builder.models import Workflow
 
-        return Workflow.objects.create(workspace=self.workspace, name=name, graph=graph)
+        workflow = Workflow.objects.create(workspace=self.workspace, name=name, graph=graph)
+        builder.create_version(self.user, workflow)
+        workflow.refresh_from_db()
+        return workflow
 
     def start(self, workflow: Any, input: Any = None) -> Any:
         from runtime import services
 
-        return services.start_run(self.user, workflow, input=input or {}, version="draft").pk
+        return services.start_run(self.user, workflow, input=input or {}).pk
 
     def wait(self, run_ids: list[Any], timeout: float = 120) -> float:
         """Wait until the runs end; return when the last one ended (epoch seconds),
@@ -133,16 +139,19 @@ class Baton:
 
     def many(self, workflow: Any, count: int) -> float:
         """Seconds from the first step's start to the last run's end, for ``count``
-        runs started while the worker was stopped (all in flight at once; the
+        runs started while the worker took no messages (all in flight at once; the
         client's own speed is not part of the measure)."""
         from django.db.models import Max, Min
 
+        from config.celery import app
         from runtime.models import Run, Step
 
-        with stopped(self.worker):
+        with paused(app.control, "celery", self.worker):
             ids = [self.start(workflow) for _ in range(count)]
         self.wait(ids, timeout=300)
-        first = Step.objects.filter(run_id__in=ids).aggregate(t=Min("started_at"))["t"]
+        # the first step a worker ran (trigger steps are recorded as the run is created)
+        executed = Step.objects.filter(run_id__in=ids).exclude(node_type__startswith="trigger.")
+        first = executed.aggregate(t=Min("started_at"))["t"]
         last = Run.objects.filter(pk__in=ids).aggregate(t=Max("finished_at"))["t"]
         return (last - first).total_seconds()
 
@@ -151,49 +160,64 @@ class Baton:
 
 
 class Celery:
-    def __init__(self, worker: cluster_mod.Process) -> None:
-        self.worker = worker
+    """Plain Celery, one worker per pool setting, each on its own queue: every
+    baseline is measured under each and the best one is the baseline."""
+
+    def __init__(self, workers: dict[str, cluster_mod.Process]) -> None:
+        self.workers = workers
         from bench import baseline
 
         self.baseline = baseline
 
-    def chain(self, length: int) -> float:
+    def chain(self, length: int, queue: str) -> float:
         from celery import chain
 
         began = time.perf_counter()
-        chain(*(self.baseline.noop.si() for _ in range(length))).apply_async().get(timeout=120)
+        tasks = (self.baseline.noop.si().set(queue=queue) for _ in range(length))
+        chain(*tasks).apply_async().get(timeout=120)
         return time.perf_counter() - began
 
-    def chord(self, width: int) -> float:
+    def chord(self, width: int, queue: str) -> float:
         from celery import chord
 
         began = time.perf_counter()
-        header = [self.baseline.noop.si() for _ in range(width)]
-        chord(header)(self.baseline.collect.s()).get(timeout=120)
+        header = [self.baseline.noop.si().set(queue=queue) for _ in range(width)]
+        chord(header)(self.baseline.collect.s().set(queue=queue)).get(timeout=120)
         return time.perf_counter() - began
 
-    def many(self, count: int) -> float:
-        """Like :meth:`Baton.many`: ``count`` no-op tasks sent while the worker was
-        stopped; seconds from the first task's start to the last one's end."""
+    def many(self, count: int, queue: str) -> float:
+        """Like :meth:`Baton.many`: ``count`` no-op tasks sent while the worker took no
+        messages; seconds from the first task's start to the last one's end."""
         key = f"bench:count:{time.monotonic_ns()}"
         counter = self.baseline.counter()
-        with stopped(self.worker):
+        with paused(self.baseline.app.control, queue, self.workers[queue]):
             for _ in range(count):
-                self.baseline.noop_counted.apply_async((key,))
+                self.baseline.noop_counted.apply_async((key,), queue=queue)
         cluster_mod.wait_until(
             lambda: int(counter.get(key) or 0) >= count, 300, 0.005, "no-op tasks"
         )
         return float(counter.get(f"{key}:last")) - float(counter.get(f"{key}:first"))
 
 
+def hostname(worker: cluster_mod.Process) -> str:
+    """The worker's node name (``--hostname name@%h``)."""
+    return worker.argv[worker.argv.index("--hostname") + 1].replace("%h", socket.gethostname())
+
+
 @contextmanager
-def stopped(worker: cluster_mod.Process) -> Iterator[None]:
-    """The worker is stopped inside the block and started again as it ends."""
-    worker.stop()
+def paused(control: Any, queue: str, worker: cluster_mod.Process) -> Iterator[None]:
+    """``worker`` stops taking messages from ``queue`` inside the block and
+    takes them again as it ends: the work piles up in the broker while the
+    worker stays warm (its processes, imports and connections), as in a
+    deployment that is merely busy. (Every worker on the broker hears the
+    broadcast: only this one is addressed.)"""
+    destination = [hostname(worker)]
+    control.cancel_consumer(queue, destination=destination, reply=True)
+    time.sleep(0.2)
     try:
         yield
     finally:
-        worker.start()
+        control.add_consumer(queue, destination=destination, reply=True)
 
 
 def median_of(measure: Callable[[], float], repeat: int) -> float:
@@ -204,10 +228,15 @@ def median_of(measure: Callable[[], float], repeat: int) -> float:
 # -- the four workloads ------------------------------------------------------------
 
 
+def best_time(celery: Celery, measure: Callable[[str], float], repeat: int) -> float:
+    """The baseline's time under its fastest pool setting."""
+    return min(median_of(lambda q=queue: measure(q), repeat) for queue in celery.workers)
+
+
 def per_step_overhead(baton: Baton, celery: Celery, repeat: int) -> Result:
     workflow = baton.workflow(chain_graph(100), "chain-100")
     ours = median_of(lambda: baton.one(workflow), repeat) / 100
-    theirs = median_of(lambda: celery.chain(100), repeat) / 100
+    theirs = best_time(celery, lambda q: celery.chain(100, q), repeat) / 100
     return Result(
         "100-node chain, time per step",
         ours * 1000,
@@ -222,7 +251,7 @@ def per_step_overhead(baton: Baton, celery: Celery, repeat: int) -> Result:
 def fan_out_fan_in(baton: Baton, celery: Celery, repeat: int) -> Result:
     workflow = baton.workflow(fan_graph(100), "fan-100")
     ours = median_of(lambda: baton.one(workflow), repeat)
-    theirs = median_of(lambda: celery.chord(100), repeat)
+    theirs = best_time(celery, lambda q: celery.chord(100, q), repeat)
     return Result(
         "100-branch fan-out/fan-in",
         ours * 1000,
@@ -241,7 +270,7 @@ def throughput(baton: Baton, celery: Celery, count: int) -> Result:
     submit = 20 / (time.perf_counter() - began)
     baton.wait(ids)
     ours = count / baton.many(workflow, count)
-    theirs = count / celery.many(count)
+    theirs = max(count / celery.many(count, queue) for queue in celery.workers)
     return Result(
         f"{count} concurrent one-step runs",
         ours,
@@ -251,7 +280,7 @@ def throughput(baton: Baton, celery: Celery, count: int) -> Result:
         ">= 0.6x",
         ours / theirs >= 0.6,
         "a run = trigger step + one no-op step; a task = one no-op task; all sent while "
-        f"the worker was stopped; start_run itself: {submit:.0f} runs/s from one client",
+        f"the worker took no messages (warm, paused); start_run itself: {submit:.0f} runs/s from one client",
     )
 
 
@@ -281,16 +310,40 @@ def configure_django(env: dict[str, str]) -> None:
     django.setup()
 
 
-def start_workers(running: cluster_mod.Cluster, concurrency: int) -> list[cluster_mod.Process]:
-    baton = running.worker(concurrency)
+#: pool settings: Baton's worker runs the deployment default, the plain
+#: Celery baseline is measured under Celery's default and under Baton's
+BASELINE_POOLS = {
+    "bench-prefork": ["--pool", "prefork"],
+    "bench-threads": ["--pool", "threads"],
+}
+
+
+def start_workers(
+    running: cluster_mod.Cluster, concurrency: int, pool: str, baton_concurrency: int
+) -> tuple[cluster_mod.Process, dict[str, cluster_mod.Process]]:
+    pool_args = ["--pool", pool, "--concurrency", str(baton_concurrency)]
+    baton = running.worker(concurrency, "config", *pool_args)
     # The periodic tick (lost messages, expired leases), as in any deployment.
     schedule = str(running.workdir / "celerybeat-schedule")
     running.spawn("beat", [sys.executable, "-m", "celery", "-A", "config", "beat", "-s", schedule])
-    plain = running.worker(concurrency, "bench.baseline", BENCH_BROKER_URL=running.redis_url)
+    plain = {
+        queue: running.worker(
+            concurrency if queue == "bench-prefork" else baton_concurrency,
+            "bench.baseline",
+            "-Q",
+            queue,
+            *args,
+            BENCH_BROKER_URL=running.redis_url,
+        )
+        for queue, args in BASELINE_POOLS.items()
+    }
     from bench import baseline
     from config.celery import app
 
-    for process, control in ((baton, app.control), (plain, baseline.app.control)):
+    for process, control in (
+        (baton, app.control),
+        *((p, baseline.app.control) for p in plain.values()),
+    ):
         name = process.argv[process.argv.index("--hostname") + 1].split("@")[0]
         cluster_mod.wait_until(
             lambda c=control, n=name: any(
@@ -300,7 +353,7 @@ def start_workers(running: cluster_mod.Cluster, concurrency: int) -> list[cluste
             0.2,
             f"worker {name}",
         )
-    return [baton, plain]
+    return baton, plain
 
 
 def report(results: list[Result]) -> str:
@@ -325,7 +378,22 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=300, help="runs and tasks of the throughput workload"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=2, help="processes per worker (2 cores: 2)"
+        "--concurrency",
+        type=int,
+        default=2,
+        help="processes of the plain-Celery prefork worker (Celery's default: one per core)",
+    )
+    parser.add_argument(
+        "--pool",
+        default="prefork",
+        choices=["prefork", "threads"],
+        help="Baton worker's pool (default: prefork, as `celery -A config worker` runs)",
+    )
+    parser.add_argument(
+        "--baton-concurrency",
+        type=int,
+        default=2,
+        help="Baton worker's processes (or threads); the plain threads worker gets as many",
     )
     parser.add_argument(
         "--only", default="chain,fan,throughput,fibo", help="comma-separated workloads to run"
@@ -336,12 +404,13 @@ def main(argv: list[str] | None = None) -> int:
     with cluster_mod.cluster() as running:
         os.environ["BENCH_BROKER_URL"] = running.redis_url
         configure_django(running.env)
-        workers = start_workers(running, args.concurrency)
-        baton, celery = Baton(workers[0]), Celery(workers[1])
+        worker, plain = start_workers(running, args.concurrency, args.pool, args.baton_concurrency)
+        baton, celery = Baton(worker), Celery(plain)
         print(
-            f"Postgres {running.database.name}, Redis {running.redis_url}; one Baton worker and one "
-            f"plain-Celery worker, {args.concurrency} processes each; {os.cpu_count()} CPUs, "
-            f"load average {os.getloadavg()[0]:.1f}",
+            f"Postgres {running.database.name}, Redis {running.redis_url}; Baton worker: "
+            f"{args.pool} pool x {args.baton_concurrency}; plain Celery: prefork x "
+            f"{args.concurrency} and threads x {args.baton_concurrency}, the faster one is the "
+            f"baseline; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         workloads = {

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from bench.cluster import Cluster, Process, RedisServer, cluster
 from tests.conftest import require_service
@@ -122,9 +123,22 @@ def postgres_and_redis() -> None:
     require_service("Redis", "127.0.0.1", 6379)
 
 
+def claim_redis(url: str) -> None:
+    """Mark the deployment's Redis database as taken again: ``cluster()``
+    flushes it right after ``empty_redis_db()`` put the claim marker there,
+    so another session's deployment could pick the same database and flush
+    our broker queue and probe records."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.set("baton:bench:claim", "1", ex=3600)
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def deployment(postgres_and_redis: None) -> Iterator[Deployment]:
     with cluster(**FAST_RECOVERY) as running:
+        claim_redis(running.redis_url)
         running.env["DIST_PROBE_REDIS_URL"] = running.redis_url
         yield Deployment(running)
 
@@ -148,6 +162,7 @@ def deployment_on_private_redis(
     from bench.cluster import REDIS_HOST, REDIS_PORT, empty_redis_db, flush_redis
 
     probe_url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{empty_redis_db()}"
+    claim_redis(probe_url)
     with cluster(redis_url=private_redis.url, **FAST_RECOVERY) as running:
         running.env["DIST_PROBE_REDIS_URL"] = probe_url
         try:
