@@ -30,21 +30,30 @@ independently), and the missing range is read from the database first. Every
 few seconds (``BATON_LIVE_RECHECK_S``, 5 by default) the socket re-checks
 that its user may still see the object (roles are re-read) and that the
 session or token is still valid, and the run socket reads any events it
-missed; messages are handled one at a time, so checks, replays and live
-events never interleave. Signing out closes the session's sockets at once
-(``runtime.live.session_ended``).
+missed. The re-check reads the database beside the message loop; its verdict
+is a message like the others, and messages are handled one at a time, so
+closing, replays and live events never interleave. Signing out closes the
+session's sockets at once (``runtime.live.session_ended``).
+
+Latency (issue 6: p99 event to browser at most 25 ms): a live event costs the
+socket no database read and no thread hop (see ``LiveConsumer.dispatch``); a
+socket opened with ``?trace=1`` gets each live event's hop times in
+``"trace"`` (``bench.live`` reports them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.middleware import BaseMiddleware
@@ -55,6 +64,10 @@ from accounts import permissions
 from accounts.permissions import Action
 from runtime import live
 
+log = logging.getLogger(__name__)
+
+#: the re-check itself failed (the database is unreachable, say)
+INTERNAL_ERROR = 1011
 NOT_SIGNED_IN = 4401
 NOT_ALLOWED = 4403
 NOT_VISIBLE = 4404
@@ -157,6 +170,18 @@ def events_after(run_id: Any, since: int, until: int | None = None) -> list[dict
     return [event.as_message() for event in events.order_by("seq")[:REPLAY_BATCH]]
 
 
+def trace_stamps(message: dict[str, Any], received: float) -> dict[str, float | None]:
+    """Wall-clock times (seconds) of a live event's hops, for a socket opened
+    with ``?trace=1`` (``bench.live`` reads them): queued by the publisher,
+    handed to the channel layer, received by this consumer; ``sent`` is added
+    when it is written to the socket."""
+    return {
+        "queued": message.get("queued_at"),
+        "published": message.get("published_at"),
+        "received": received,
+    }
+
+
 def recheck_interval() -> float:
     return float(getattr(settings, "BATON_LIVE_RECHECK_S", 5.0))
 
@@ -173,6 +198,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         live.attach(asyncio.get_running_loop())
+        self.trace = _query_int(self.scope, "trace") == 1
         self.caller = Caller.of(self.scope)
         self.cursors: dict[str, int] = {}
         self.subscribed: list[str] = []
@@ -195,6 +221,24 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.started()
         self.ticker = asyncio.create_task(self.tick_forever())
 
+    async def dispatch(self, message: dict) -> None:
+        """Call the message's handler, without Channels' per-message
+        ``close_old_connections``.
+
+        ``AsyncConsumer.dispatch`` first runs ``close_old_connections``
+        through ``sync_to_async``, on the one thread that every
+        thread-sensitive call of the process shares: a hop per message per
+        socket (20 sockets at 100 events/s: 2,000 a second) that live events
+        queued behind, hundreds of milliseconds under load. These consumers
+        touch the database only through :func:`db`
+        (``database_sync_to_async``), which closes stale connections around
+        each call on the thread that makes it, so the hop guards nothing here.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def disconnect(self, code: int) -> None:
         ticker = getattr(self, "ticker", None)
         if ticker is not None:
@@ -215,17 +259,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def stopped(self) -> None:
         """Disconnecting."""
 
-    # -- the periodic re-check runs as a message, in line with the others --
+    # -- the periodic re-check: read beside the messages, acted on in line --
 
     async def tick_forever(self) -> None:
+        """Re-check every few seconds. The database read runs here, beside the
+        message loop, so live events do not wait for it; only its verdict
+        joins the messages, to be acted on in line with them. The first
+        re-check comes at a random point of the interval, so that sockets
+        opened together (a server restart, a page of them) do not all read
+        the database at the same instant ever after."""
+        delay = random.uniform(0, recheck_interval())
         while True:
-            await asyncio.sleep(recheck_interval())
-            await self.channel_layer.send(self.channel_name, {"type": "live.tick"})
+            await asyncio.sleep(delay)
+            delay = recheck_interval()
+            try:
+                code = await db(self.recheck)()
+            except Exception:  # fail closed, as the check failing in a handler did
+                log.exception("live: re-checking a socket failed")
+                code = INTERNAL_ERROR
+            await self.channel_layer.send(self.channel_name, {"type": "live.tick", "code": code})
 
     async def live_tick(self, message: dict) -> None:
-        code = await db(self.recheck)()
-        if code is not None:
-            await self.close(code)
+        if message.get("code") is not None:
+            await self.close(message["code"])
             return
         await self.ticked()
 
@@ -258,7 +314,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def live_events(self, message: dict) -> None:
         self.heard = True
+        received = time.time()
         for event in message["events"]:
+            if self.trace:
+                event = {**event, "trace": trace_stamps(message, received)}
             await self.deliver(event)
 
     async def deliver(self, event: dict[str, Any]) -> None:
@@ -285,6 +344,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def send_event(self, event: dict[str, Any]) -> None:
         self.cursors[event["run_id"]] = event["seq"]
+        if "trace" in event:
+            event["trace"]["sent"] = time.time()
         await self.send(text_data=json.dumps(event))
 
     async def send_json(self, content: dict[str, Any]) -> None:

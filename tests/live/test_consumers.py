@@ -251,3 +251,110 @@ async def test_workspace_socket_carries_run_level_events() -> None:
     received = await messages_until(communicator, run_finished)
     assert received == [m for m in await logged_events(run_id) if m["kind"] == "run"]
     await communicator.disconnect()
+
+
+@async_test
+async def test_live_events_do_not_queue_behind_the_shared_sync_thread() -> None:
+    """Channels runs every thread-sensitive sync call of a process on one
+    thread; a socket's live events must not wait for it (issue 6)."""
+    import asyncio
+    import time
+
+    from asgiref.sync import sync_to_async
+
+    w = await world()
+    run_id = await start_run(w["runner"], w["wf"])
+    logged = await logged_events(run_id)
+    communicator = socket(
+        f"/ws/runs/{run_id}/?since={len(logged) - 1}",
+        cookie=await database_sync_to_async(session_cookie)(w["viewer"]),
+    )
+    assert (await communicator.connect(timeout=10))[0]
+    assert await messages_until(communicator, run_finished) == logged[-1:]
+
+    busy = asyncio.create_task(sync_to_async(time.sleep, thread_sensitive=True)(2))
+    await asyncio.sleep(0.1)
+    following = {**logged[-1], "seq": len(logged) + 1}
+    await get_channel_layer().group_send(
+        live.run_group(run_id), {"type": live.EVENTS, "events": [following]}
+    )
+    assert json.loads(await communicator.receive_from(0.5)) == following
+    assert not busy.done()
+    await busy
+    await communicator.disconnect()
+
+
+@async_test
+async def test_a_slow_recheck_does_not_hold_back_live_events(monkeypatch: Any) -> None:
+    """The periodic re-check reads the database beside the message loop."""
+    import asyncio
+    import time
+
+    from runtime import consumers
+
+    w = await world()
+    run_id = await start_run(w["runner"], w["wf"])
+    logged = await logged_events(run_id)
+    communicator = socket(
+        f"/ws/runs/{run_id}/?since={len(logged)}",
+        cookie=await database_sync_to_async(session_cookie)(w["viewer"]),
+    )
+    assert (await communicator.connect(timeout=10))[0]
+
+    checked = consumers.access_code
+
+    def slow_access_code(caller: Any, target: Any) -> int | None:
+        time.sleep(1.5)  # a database under load
+        return checked(caller, target)
+
+    monkeypatch.setattr(consumers, "access_code", slow_access_code)
+    await asyncio.sleep(0.5)  # the 0.2 s re-check has started and is stuck
+    following = {**logged[-1], "seq": len(logged) + 1}
+    await get_channel_layer().group_send(
+        live.run_group(run_id), {"type": live.EVENTS, "events": [following]}
+    )
+    assert json.loads(await communicator.receive_from(0.5)) == following
+    await communicator.disconnect()
+
+
+@async_test
+async def test_trace_stamps_each_hop_of_a_live_event() -> None:
+    """``?trace=1`` (``bench.live``): queued, published, received and sent
+    times on live events, in that order; replayed events carry none."""
+    w = await world()
+    cookie = await database_sync_to_async(session_cookie)(w["viewer"])
+    communicator = socket(f"/ws/workflows/{w['wf'].pk}/?trace=1", cookie=cookie)
+    assert (await communicator.connect(timeout=10))[0]
+    await communicator.receive_from(10)  # presence
+    run_id = await start_run(w["runner"], w["wf"])
+    received = await messages_until(communicator, run_finished)
+    assert [{k: v for k, v in m.items() if k != "trace"} for m in received] == (
+        await logged_events(run_id)
+    )
+    for message in received:
+        trace = message["trace"]
+        assert trace["queued"] <= trace["published"] <= trace["received"] <= trace["sent"]
+    await communicator.disconnect()
+
+    communicator = socket(f"/ws/runs/{run_id}/?since=0&trace=1", cookie=cookie)
+    assert (await communicator.connect(timeout=10))[0]
+    assert await messages_until(communicator, run_finished) == await logged_events(run_id)
+    await communicator.disconnect()
+
+
+@async_test
+async def test_a_failing_recheck_closes_the_socket(monkeypatch: Any) -> None:
+    """Fail closed: a socket whose access can no longer be checked is closed."""
+    from runtime import consumers
+
+    w = await world()
+    communicator = socket(
+        "/ws/workspaces/acme/", cookie=await database_sync_to_async(session_cookie)(w["viewer"])
+    )
+    assert (await communicator.connect(timeout=10))[0]
+
+    def unreachable(caller: Any, target: Any) -> int | None:
+        raise ConnectionError("the database is unreachable")
+
+    monkeypatch.setattr(consumers, "access_code", unreachable)
+    assert await closed_with(communicator, timeout=3) == consumers.INTERNAL_ERROR

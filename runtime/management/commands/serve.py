@@ -43,7 +43,14 @@ class Command(BaseCommand):
             )
         try:
             uvicorn.run(
-                "config.asgi:application", host=host, port=port, log_level="warning", lifespan="off"
+                "config.asgi:application",
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                # compressing each live event cost the server more CPU than
+                # anything else per event (docs/live.md)
+                ws_per_message_deflate=False,
             )
         finally:
             if embedded:
