@@ -1,30 +1,35 @@
 /**
- * Edges of the run view: taken edges animated, skipped ones dimmed, derived
- * from the steps shown. Returns the same edge objects when nothing changed
- * for them, so React Flow re-renders only what did.
+ * How an edge looks in the run view, from the steps shown: an edge whose
+ * source ended on its port is taken, drawn solid in the success colour and
+ * animated ("flowing") only while its target is still queued, waiting or
+ * running (the data is on its way in); skipped edges are dimmed. An animated
+ * edge is repainted on every frame, so only the run's frontier animates,
+ * only while few nodes are active (`busy`, see the store's runBusy), and a
+ * finished run animates nothing.
+ *
+ * Each edge component (LiveEdge.tsx) selects its own state with this
+ * function, so a batch of events re-renders only the edges whose state
+ * changed, and React Flow's edge list never changes during a run.
  */
-import type { FlowEdge } from "../lib/graph";
 import type { Step } from "../lib/types";
-import { edgeStates, type LiveStep } from "./runState";
+import { edgeState } from "./runState";
 import "./live.css";
 
-const cache = new WeakMap<FlowEdge, { state: string; edge: FlowEdge }>();
+export type EdgeView = "" | "taken" | "flowing" | "skipped";
 
-export function liveEdges(edges: FlowEdge[], stepsByNode: Record<string, Step & { port?: string | null }>): FlowEdge[] {
-  const steps = new Map<string, LiveStep>(Object.entries(stepsByNode));
-  if (!steps.size) return edges;
-  const states = edgeStates(
-    edges.map((e) => ({ id: e.id, source: e.source, target: e.target, source_port: e.sourceHandle ?? undefined })),
-    steps,
-  );
-  return edges.map((edge) => {
-    const state = states.get(edge.id) ?? "";
-    const seen = cache.get(edge);
-    if (seen && seen.state === state) return seen.edge;
-    const styled: FlowEdge = state
-      ? { ...edge, animated: state === "taken", className: `${edge.className ?? ""} bt-edge-${state}`.trim() }
-      : edge;
-    cache.set(edge, { state, edge: styled });
-    return styled;
-  });
+const ACTIVE = new Set(["queued", "waiting", "running"]);
+
+export function edgeView(
+  stepsByNode: Record<string, Step & { port?: string | null }>,
+  source: string,
+  target: string,
+  port: string | null | undefined,
+  busy: boolean,
+): EdgeView {
+  const from = stepsByNode[source];
+  if (!from) return "";
+  const to = stepsByNode[target];
+  const state = edgeState(port ?? "out", from, to);
+  if (state === "taken" && !busy && to && ACTIVE.has(to.status)) return "flowing";
+  return state ?? "";
 }

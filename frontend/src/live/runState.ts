@@ -78,20 +78,28 @@ export interface EdgeLike {
   source_port?: string;
 }
 
-/** "taken" when the source ended on the edge's port and the target ran;
- * "skipped" when the target was skipped or the source ended on another port. */
+/** The fields of a step that decide its edges' states. */
+export interface EdgeEnd {
+  status: string;
+  port?: string | null;
+}
+
+/** An edge's state from its source and target steps: "taken" when the
+ * source ended on the edge's port and the target ran; "skipped" when the
+ * target was skipped or the source ended on another port; null otherwise. */
+export function edgeState(port: string, source: EdgeEnd | undefined, target: EdgeEnd | undefined): "taken" | "skipped" | null {
+  if (!source || !FINISHED.has(source.status)) return null;
+  if (source.status === "skipped" || target?.status === "skipped" || (source.port && source.port !== port)) return "skipped";
+  if (target && (source.port === port || !source.port)) return "taken";
+  return null;
+}
+
+/** The states of `edges` (see edgeState). */
 export function edgeStates(edges: EdgeLike[], steps: Map<string, LiveStep>): Map<string, "taken" | "skipped"> {
   const out = new Map<string, "taken" | "skipped">();
   for (const edge of edges) {
-    const source = steps.get(edge.source);
-    const target = steps.get(edge.target);
-    if (!source || !FINISHED.has(source.status)) continue;
-    const port = edge.source_port ?? "out";
-    if (source.status === "skipped" || target?.status === "skipped" || (source.port && source.port !== port)) {
-      out.set(edge.id, "skipped");
-    } else if (target && (source.port === port || !source.port)) {
-      out.set(edge.id, "taken");
-    }
+    const state = edgeState(edge.source_port ?? "out", steps.get(edge.source), steps.get(edge.target));
+    if (state) out.set(edge.id, state);
   }
   return out;
 }
