@@ -20,7 +20,15 @@ from accounts.models import (
 )
 
 admin.site.register(User, UserAdmin)
-admin.site.register(Workspace)
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    # The outbound allow-list changes only through its service, which
+    # validates the entries and records the change in the audit log.
+    readonly_fields = ("outbound_allow",)
+
+
 admin.site.register(Membership)
 
 

@@ -55,6 +55,17 @@ class WorkspaceSettingsForm(forms.ModelForm):
         labels = {"require_publish_review": "Require review before publishing"}
 
 
+class OutboundAllowForm(forms.Form):
+    """The allow-list as one entry a line; the service validates the entries."""
+
+    entries = forms.CharField(
+        required=False, max_length=30_000, strip=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+
+    def entry_lines(self) -> list[str]:
+        return [line.strip() for line in self.cleaned_data["entries"].splitlines() if line.strip()]
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=150)
     action = forms.CharField(required=False, max_length=64)

@@ -39,6 +39,15 @@ class Workspace(models.Model):
         default=True,
         help_text="Publishing by an editor creates a publish request that an approver or admin decides.",
     )
+    outbound_allow = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "Internal destinations this workspace's outbound calls may reach: host, host:port, "
+            "*.domain or CIDR entries (integrations.outbound). Set through "
+            "accounts.services.set_outbound_allow, which validates them."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

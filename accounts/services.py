@@ -323,6 +323,51 @@ def update_workspace(actor: Any, workspace: Workspace, **changes: Any) -> Worksp
     return workspace
 
 
+@transaction.atomic
+def set_outbound_allow(actor: Any, workspace: Workspace, entries: Any) -> Workspace:
+    """Replace the workspace's outbound allow-list (admins; every change audited).
+
+    Entries are validated by integrations.outbound, which owns their grammar,
+    and stored in canonical spelling without duplicates. InvalidInput names
+    each bad entry, with its position as the field (``entries[2]``).
+    """
+    from integrations import outbound
+
+    permissions.check(actor, Action.MANAGE_SETTINGS, workspace)
+    if not isinstance(entries, (list, tuple)):
+        raise InvalidInput("entries must be a list of host, host:port or CIDR entries.", "entries")
+    try:
+        cleaned = outbound.clean_allow_list(entries)
+    except outbound.InvalidAllowList as exc:
+        raise _invalid_entries(exc.problems) from None
+    # Locked, so that two admins saving at once each audit what they changed.
+    before = Workspace.objects.select_for_update().get(pk=workspace.pk).outbound_allow
+    if cleaned != before:
+        Workspace.objects.filter(pk=workspace.pk).update(outbound_allow=cleaned)
+        audit.record(
+            actor,
+            workspace,
+            "workspace.outbound_allow_changed",
+            obj=workspace,
+            summary={
+                "added": [entry for entry in cleaned if entry not in before],
+                "removed": [entry for entry in before if entry not in cleaned],
+                "entries": cleaned,
+            },
+        )
+    workspace.outbound_allow = cleaned
+    return workspace
+
+
+def _invalid_entries(problems: list[tuple[int | None, str]]) -> InvalidInput:
+    error = InvalidInput(" ".join(message for _index, message in problems), field="entries")
+    error.errors = [
+        {"field": "entries" if index is None else f"entries[{index}]", "message": message}
+        for index, message in problems
+    ]
+    return error
+
+
 # -- publish review ----------------------------------------------------------
 
 

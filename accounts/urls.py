@@ -66,6 +66,7 @@ urlpatterns = [
     path("invite/<str:token>/", views.invitation_accept, name="invitation-accept"),
     # Workspace settings, publish review, audit log.
     path("settings/", views.workspace_settings, name="settings"),
+    path("settings/outbound-allow/", views.outbound_allow, name="outbound-allow"),
     path("publish-requests/", views.publish_requests, name="publish-requests"),
     path(
         "publish-requests/<int:pk>/decide/",

@@ -316,19 +316,22 @@ def _invitation_page(
 # -- workspace settings ---------------------------------------------------------
 
 
+def _settings_form(workspace: Workspace, data: Any = None) -> forms.WorkspaceSettingsForm:
+    # A copy: a failed validation must not change the workspace the page shows.
+    copy = Workspace(
+        pk=workspace.pk,
+        slug=workspace.slug,
+        name=workspace.name,
+        require_publish_review=workspace.require_publish_review,
+    )
+    return forms.WorkspaceSettingsForm(data, instance=copy)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponse:
     workspace = _workspace(request, Action.MANAGE_SETTINGS)
-    form = forms.WorkspaceSettingsForm(
-        request.POST or None,
-        instance=Workspace(
-            pk=workspace.pk,
-            slug=workspace.slug,
-            name=workspace.name,
-            require_publish_review=workspace.require_publish_review,
-        ),
-    )
+    form = _settings_form(workspace, request.POST or None)
     if request.method == "POST":
         if form.is_valid():
             _run(
@@ -342,8 +345,38 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:settings")
         else:
             _form_errors(request, form)
-    context = {"nav": "settings", "workspace": workspace, "form": form}
+    context = {
+        "nav": "settings",
+        "workspace": workspace,
+        "form": form,
+        "allow_text": "\n".join(workspace.outbound_allow),
+    }
     return _panel(request, "accounts/settings.html", "accounts/_settings_form.html", context)
+
+
+@login_required
+@require_POST
+def outbound_allow(request: HttpRequest) -> HttpResponse:
+    """Replace the workspace's outbound allow-list (one entry a line)."""
+    workspace = _workspace(request, Action.MANAGE_SETTINGS)
+    form = forms.OutboundAllowForm(request.POST)
+    typed = request.POST.get("entries", "")
+    if not form.is_valid():
+        _form_errors(request, form)
+    else:
+        try:
+            services.set_outbound_allow(request.user, workspace, form.entry_lines())
+        except AccountsError as exc:
+            for error in exc.errors or [{"message": exc.detail}]:
+                messages.error(request, error["message"])
+        else:
+            messages.success(request, "Outbound allow-list saved.")
+            typed = "\n".join(workspace.outbound_allow)
+            if not request.htmx:
+                return redirect("accounts:settings")
+    form = _settings_form(workspace)
+    context = {"nav": "settings", "workspace": workspace, "form": form, "allow_text": typed}
+    return _panel(request, "accounts/settings.html", "accounts/_outbound_allow.html", context)
 
 
 # -- publish review ---------------------------------------------------------------

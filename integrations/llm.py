@@ -156,7 +156,7 @@ def _provider(workspace_id: Any, target: Target) -> tuple[Any, str]:
         raise NodeError(
             f"Credential {credential.name!r}: {exc}", type="CredentialUnreadable"
         ) from None
-    return provider_for(credential.kind, secret, credential.config), model
+    return provider_for(credential.kind, secret, credential.config, workspace_id), model
 
 
 def _call(provider: Any, request: ChatRequest, is_last: bool) -> ChatReply:

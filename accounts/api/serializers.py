@@ -112,3 +112,22 @@ class InvitationCreateSerializer(StrictSerializerMixin, serializers.Serializer):
     email = serializers.EmailField(required=False, default="", allow_blank=True)
     roles = serializers.JSONField()
     days = serializers.IntegerField(required=False, default=7)
+
+
+class OutboundAllowSerializer(serializers.Serializer):
+    """A workspace's outbound allow-list, entries in canonical spelling."""
+
+    workspace = serializers.CharField(source="slug")
+    entries = serializers.ListField(child=serializers.CharField(), source="outbound_allow")
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}, "maxItems": 100})
+class AllowEntriesField(serializers.JSONField):
+    """Taken as sent: the service checks the entries one by one (integrations.outbound
+    owns their grammar), so that every error names its entry and its position."""
+
+
+class OutboundAllowUpdateSerializer(StrictSerializerMixin, serializers.Serializer):
+    """The whole new list: host, host:port, *.domain, [v6]:port or CIDR entries."""
+
+    entries = AllowEntriesField()

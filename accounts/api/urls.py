@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.api import invitations, members, publish_requests, views
+from accounts.api import invitations, members, outbound_allow, publish_requests, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
@@ -20,6 +20,11 @@ urlpatterns = [
         "workspaces/<slug:slug>/invitations/<int:pk>/",
         invitations.InvitationDetailView.as_view(),
         name="api-invitation",
+    ),
+    path(
+        "workspaces/<slug:slug>/outbound-allow-list/",
+        outbound_allow.OutboundAllowView.as_view(),
+        name="api-outbound-allow",
     ),
     path(
         "publish-requests/",

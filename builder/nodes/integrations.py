@@ -3,7 +3,8 @@
 
 Both go out through the guarded paths: HTTP through
 :func:`integrations.outbound.send` (internal addresses refused unless
-``BATON_OUTBOUND_ALLOW`` names them, size and time limits), email through
+``BATON_OUTBOUND_ALLOW`` or the workspace's allow-list names them, size and
+time limits), email through
 Django's mail with a workspace's SMTP credential (its host vetted the same
 way) or the server's default settings. Both send the step's idempotency key
 (``run:node:visit``, the same on every attempt): HTTP as ``Idempotency-Key``,
@@ -131,7 +132,7 @@ class HttpRequest(NodeType):
             **_auth_headers(ctx, config.credential),
             "Idempotency-Key": ctx.idempotency_key,
         }
-        answer = _send(config, headers)
+        answer = _send(config, headers, ctx.workspace_id)
         output = {"status": answer.status, "headers": answer.headers, "body": _decoded(answer)}
         if not 200 <= answer.status < 300:
             raise NodeError(
@@ -181,19 +182,24 @@ def _body_arguments(body: Any) -> dict[str, Any]:
     return {"json": body}
 
 
-def _send(config: HttpRequestConfig, headers: dict[str, str]) -> Any:
+def _send(config: HttpRequestConfig, headers: dict[str, str], workspace_id: Any) -> Any:
+    """The request through the guarded client, which also honours the
+    workspace's own outbound allow-list."""
     import httpx
 
     from integrations import outbound
 
     try:
-        with outbound.http_client(library="httpx", timeout=config.timeout_s) as client:
+        with outbound.http_client(
+            library="httpx", timeout=config.timeout_s, workspace=workspace_id
+        ) as client:
             return outbound.send(
                 client,
                 config.method,
                 config.url,
                 max_bytes=MAX_RESPONSE_BYTES,
                 deadline_s=config.timeout_s,
+                workspace=workspace_id,
                 params=config.query or None,
                 headers=headers,
                 **_body_arguments(config.body),
@@ -344,7 +350,7 @@ def _mail_connection(ctx: NodeContext, ref: str | None) -> tuple[Any, str | None
     settings, secret = _credential(ctx, ref, "smtp")
     host, port = settings["host"], int(settings.get("port") or 587)
     try:
-        outbound.vetted_addresses(host, port)
+        outbound.vetted_addresses(host, port, workspace=ctx.workspace_id)
     except (outbound.OutboundRefused, OSError) as exc:
         raise NodeError(str(exc), type="OutboundRefused") from None
     connection = get_connection(

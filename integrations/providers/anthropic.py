@@ -23,9 +23,10 @@ JSON_INSTRUCTION = "Answer with one JSON object only: no prose, no code fence."
 class AnthropicProvider:
     label = "Anthropic"
 
-    def __init__(self, secret: str, config: Mapping[str, Any]):
+    def __init__(self, secret: str, config: Mapping[str, Any], workspace: Any = None):
         self._secret = secret
         self._config = config
+        self._workspace = workspace  # whose outbound allow-list applies
 
     def _client(self, timeout: float) -> anthropic.Anthropic:
         return anthropic.Anthropic(
@@ -33,7 +34,7 @@ class AnthropicProvider:
             base_url=self._config.get("base_url") or None,
             max_retries=0,  # retries and fallbacks are decided by integrations.llm
             timeout=timeout,
-            http_client=outbound.http_client(timeout=timeout),
+            http_client=outbound.http_client(timeout=timeout, workspace=self._workspace),
         )
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:

@@ -19,9 +19,10 @@ PLACEHOLDER_KEY = "not-needed"
 class OpenAIProvider:
     label = "OpenAI"
 
-    def __init__(self, secret: str, config: Mapping[str, Any]):
+    def __init__(self, secret: str, config: Mapping[str, Any], workspace: Any = None):
         self._secret = secret
         self._config = config
+        self._workspace = workspace  # whose outbound allow-list applies
 
     def _client(self, timeout: float) -> openai.OpenAI:
         return openai.OpenAI(
@@ -30,7 +31,7 @@ class OpenAIProvider:
             organization=self._config.get("organization") or None,
             max_retries=0,  # retries and fallbacks are decided by integrations.llm
             timeout=timeout,
-            http_client=outbound.http_client(timeout=timeout),
+            http_client=outbound.http_client(timeout=timeout, workspace=self._workspace),
         )
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:

@@ -45,7 +45,7 @@ def estimate_tokens(text: str) -> int:
 class ScriptedProvider:
     label = "Scripted test double"
 
-    def __init__(self, secret: str, config: Mapping[str, Any]):
+    def __init__(self, secret: str, config: Mapping[str, Any], workspace: Any = None):
         self._config = config
 
     def _pick(self, request: ChatRequest) -> Mapping[str, Any] | None:
