@@ -91,6 +91,7 @@ def editor(request: HttpRequest, pk: str) -> HttpResponse:
         "canEdit": permissions.can(request.user, Action.EDIT, workflow),
         "canRun": permissions.can(request.user, Action.RUN, workflow),
         "canPublish": permissions.can(request.user, Action.EDIT, workflow),
+        "publishNeedsReview": permissions.needs_review(request.user, workflow.workspace),
         "user": {"id": request.user.pk, "username": request.user.get_username()},
         "mode": "run" if run_id else "edit",
         "runId": run_id,

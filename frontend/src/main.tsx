@@ -17,6 +17,7 @@ function readConfig(): CanvasConfig {
     canEdit: !!raw.canEdit,
     canRun: !!raw.canRun,
     canPublish: !!raw.canPublish,
+    publishNeedsReview: !!raw.publishNeedsReview,
     user: raw.user ?? { id: 0, username: "" },
     mode: raw.mode === "run" ? "run" : "edit",
     runId: raw.runId ?? null,

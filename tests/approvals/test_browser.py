@@ -4,15 +4,13 @@ finishes with the edited text."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.approvals.conftest import reload, task_of
-from tests.browser.conftest import CHROMIUM, chromium_browser
+from tests.browser.conftest import chromium_browser, require_chromium
 
 PASSWORD = "pw-Secret-123"  # tests.conftest.make_user's default
 
@@ -21,11 +19,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is not installed at {CHROMIUM}")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    require_chromium()
     with chromium_browser() as browser:
         yield browser
 

@@ -60,11 +60,16 @@ def chromium_browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def require_chromium() -> None:
+    """Skip (fail in CI) when Playwright or Chromium is missing."""
     pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         _missing(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_chromium()
     if not BUNDLE.exists():
         _missing("the canvas is not built: run `npm ci && npm run build` in frontend/")
     with chromium_browser() as chromium:

@@ -8,6 +8,7 @@ import {
   copySelection,
   deleteSelection,
   duplicateSelection,
+  fitAll,
   hasUnsavedEdits,
   pasteDocument,
   redoEdit,
@@ -67,7 +68,7 @@ function onKeyDown(event: KeyboardEvent): void {
   if (mod && key === "s") return run(() => void saveNow());
   if (mod && key === "a") return run(selectAll);
   if (!mod && !event.altKey && event.key === "?") return run(() => openDialog("help"));
-  if (!mod && event.shiftKey && event.code === "Digit1") return run(() => void flow?.fitView({ padding: 0.15, duration: 300 }));
+  if (!mod && event.shiftKey && event.code === "Digit1") return run(() => fitAll());
   if (event.key === "Escape") return run(() => (closeMenus() ? undefined : selectOnly([])));
   if (!mod && (event.key === "+" || event.key === "=")) return run(() => void flow?.zoomIn({ duration: 150 }));
   if (!mod && (event.key === "-" || event.key === "_")) return run(() => void flow?.zoomOut({ duration: 150 }));

@@ -304,11 +304,15 @@ function Connections({ node, readOnly }: { node: BatonFlowNode; readOnly: boolea
   const ports = portsFor(type, node.data.spec.config);
   const outgoing = edges.filter((e) => e.source === node.id);
   const incoming = edges.filter((e) => e.target === node.id);
-  const targets = nodes.filter((n) => isBatonNode(n) && n.id !== node.id);
-  const nameOf = (id: string) => {
-    const n = nodes.find((x) => x.id === id);
-    return n && isBatonNode(n) ? `${n.data.spec.name || n.id}` : id;
-  };
+  // One pass over the nodes, not one search per name: a 1,000-node workflow
+  // lists 1,000 targets per output port.
+  const names = useMemo(() => {
+    const map = new Map<string, string>();
+    for (const n of nodes) if (isBatonNode(n)) map.set(n.id, `${n.data.spec.name || n.id}`);
+    return map;
+  }, [nodes]);
+  const targets = useMemo(() => [...names.keys()].filter((id) => id !== node.id), [names, node.id]);
+  const nameOf = (id: string) => names.get(id) ?? id;
   return (
     <section className="bt-panel-section" aria-labelledby={`conn-${node.id}`}>
       <h3 id={`conn-${node.id}`}>Connections</h3>
@@ -351,9 +355,9 @@ function Connections({ node, readOnly }: { node: BatonFlowNode; readOnly: boolea
                 onChange={(e) => e.target.value && connect({ source: node.id, sourceHandle: port, target: e.target.value, targetHandle: null })}
               >
                 <option value="">Connect to…</option>
-                {targets.map((t) => (
-                  <option key={t.id} value={t.id}>
-                    {nameOf(t.id)} ({t.id})
+                {targets.map((id) => (
+                  <option key={id} value={id}>
+                    {nameOf(id)} ({id})
                   </option>
                 ))}
               </select>

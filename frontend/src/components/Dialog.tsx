@@ -31,7 +31,12 @@ export function Dialog({ open, title, onClose, children, className, role = "dial
       first?.focus();
     } else if (!open && dialog.open) {
       dialog.close();
-      (returnTo.current as HTMLElement | null)?.focus?.();
+      // Back to the opener; when it sits in a menu that has closed since
+      // (More → Versions), to the menu's button instead of nowhere.
+      const opener = returnTo.current as HTMLElement | null;
+      const menu = opener?.closest?.("details");
+      if (menu && !menu.open) menu.querySelector<HTMLElement>("summary")?.focus();
+      else opener?.focus?.();
     }
   }, [open]);
 

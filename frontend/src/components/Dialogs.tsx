@@ -1,5 +1,6 @@
-import { useMemo, useState } from "react";
-import { describeError, type WorkflowVersion } from "../lib/api";
+import { useEffect, useMemo, useState } from "react";
+import { ApiError, describeError } from "../lib/api";
+import { publishedMessage } from "../lib/versions";
 import { isBatonNode } from "../lib/graph";
 import { normalizeSchema } from "../lib/schema";
 import type { JSONObject, JSONValue } from "../lib/types";
@@ -203,12 +204,17 @@ export function ConflictDialog() {
 
 export function PublishDialog() {
   const open = useUi((s) => s.dialog === "publish");
+  const needsReview = useEditor((s) => !!s.config.publishNeedsReview);
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const errors = useEditor(errorCount);
   const serverValid = useEditor((s) => s.serverValid);
   const blocked = errors > 0 || serverValid === false;
+  const action = needsReview ? "Submit for review" : "Publish";
+  useEffect(() => {
+    if (open) setError(null);
+  }, [open]);
   const publish = async () => {
     setBusy(true);
     setError(null);
@@ -218,16 +224,14 @@ export function PublishDialog() {
       if (s.saveState !== "saved") throw new Error("Save the draft first (see the save state in the top bar).");
       await validateOnServer(currentGraph());
       if (errorCount(useEditor.getState()) > 0 || useEditor.getState().serverValid === false) throw new Error("Fix the problems listed before publishing.");
-      const result = await s.api.publish(s.config.workflowId, note);
-      if (result.status === "published") {
-        useEditor.setState({ publishedVersion: result.version ?? s.publishedVersion });
-        announce(`Published as version ${result.version}.`, "success");
-      } else {
-        announce("Sent for review: an approver will publish it.", "success");
-      }
+      const result = await s.api.publish(s.config.workflowId, note.trim());
+      if (result.status === "published") useEditor.setState({ publishedVersion: result.version ?? s.publishedVersion });
+      announce(publishedMessage(result), "success");
       setNote("");
       closeDialog();
     } catch (e) {
+      // The server refused the graph: refresh its problems so the list above shows them.
+      if (e instanceof ApiError && e.status === 400) void validateOnServer();
       setError(describeError(e));
     } finally {
       setBusy(false);
@@ -240,12 +244,16 @@ export function PublishDialog() {
           <p>The workflow has problems. Fix them before publishing:</p>
           <ProblemList onPick={closeDialog} />
         </>
+      ) : needsReview ? (
+        <p className="bt-muted">
+          This workspace reviews publishing: your draft goes to an approver or an admin, who publishes it. Until then, runs, webhooks and schedules keep using the live version.
+        </p>
       ) : (
-        <p className="bt-muted">Publishing makes this draft the version that webhooks, schedules and runs use. Where the workspace requires review, it goes to an approver first.</p>
+        <p className="bt-muted">Publishing makes this draft a new numbered version, the one that webhooks, schedules and runs use.</p>
       )}
       <div className="bt-field">
         <label htmlFor="bt-publish-note">What changed? (note)</label>
-        <textarea id="bt-publish-note" rows={3} value={note} onChange={(e) => setNote(e.target.value)} />
+        <textarea id="bt-publish-note" rows={3} maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />
       </div>
       {error && (
         <p className="bt-field-error" role="alert">
@@ -257,7 +265,7 @@ export function PublishDialog() {
           Cancel
         </button>
         <button type="button" className="bt-button bt-primary" disabled={busy || blocked} aria-disabled={busy || blocked} onClick={publish}>
-          {busy ? "Publishing…" : "Publish"}
+          {busy ? (needsReview ? "Submitting…" : "Publishing…") : action}
         </button>
       </div>
     </Dialog>
@@ -370,37 +378,5 @@ export function ProblemsDialog() {
   );
 }
 
-export function VersionsDialog() {
-  const open = useUi((s) => s.dialog === "versions");
-  return (
-    <Dialog open={open} title="Published versions" onClose={closeDialog}>
-      {open && <VersionsBody />}
-    </Dialog>
-  );
-}
-
-function VersionsBody() {
-  const [state, setState] = useState<{ list?: WorkflowVersion[]; error?: string }>({});
-  const api = useEditor((s) => s.api);
-  const id = useEditor((s) => s.config.workflowId);
-  useMemo(() => {
-    api.versions(id).then(
-      (list) => setState({ list }),
-      (e) => setState({ error: describeError(e) }),
-    );
-  }, [api, id]);
-  if (state.error) return <p className="bt-field-error">{state.error}</p>;
-  if (!state.list) return <p aria-busy="true">Loading versions…</p>;
-  if (state.list.length === 0) return <p className="bt-empty">Not published yet. Publish the draft to create version 1.</p>;
-  return (
-    <ol className="bt-versions">
-      {state.list.map((v, i) => (
-        <li key={i}>
-          <strong>Version {v.version ?? v.number}</strong>
-          {v.created_at && <span className="bt-muted"> · {new Date(v.created_at).toLocaleString()}</span>}
-          {v.note && <p>{v.note}</p>}
-        </li>
-      ))}
-    </ol>
-  );
-}
+// The Versions dialog (list, restore into the draft) lives in its own module.
+export { VersionsDialog } from "./Versions";

@@ -13,6 +13,7 @@ import {
   useEditor,
   type SaveState,
 } from "../state/store";
+import { fitAfterReplace } from "./fitAfterReplace";
 import { openDialog, useUi } from "./ui";
 import { Presence } from "../live/Presence";
 
@@ -80,7 +81,7 @@ async function importFile(file: File): Promise<void> {
     return;
   }
   replaceGraph(doc);
-  requestAnimationFrame(() => void useEditor.getState().flow?.fitView({ padding: 0.15, duration: 300 }));
+  fitAfterReplace();
   announce(`Imported ${doc.nodes.length} nodes from ${file.name}. Undo (Ctrl+Z) brings the previous draft back.`, "success");
 }
 
@@ -196,7 +197,7 @@ export function TopBar() {
             type="button"
             className="bt-button bt-primary"
             aria-disabled={invalid}
-            title={invalid ? "Fix the problems before publishing" : "Publish this draft"}
+            title={invalid ? "Fix the problems before publishing" : config.publishNeedsReview ? "Submit this draft for review" : "Publish this draft"}
             onClick={() => openDialog("publish")}
           >
             Publish{invalid ? " (blocked)" : ""}

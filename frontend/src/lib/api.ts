@@ -49,9 +49,20 @@ export interface WorkflowVersion {
   version?: number;
   number?: number;
   note?: string;
+  /** The version's graph (the list and the read endpoint both carry it). */
+  graph?: GraphDocument | null;
+  /** The draft revision the version was made from. */
+  source_revision?: number | null;
   created_at?: string;
-  created_by?: unknown;
+  /** Username of whoever published it (null when the account is gone). */
+  created_by?: string | null;
   published_by?: unknown;
+}
+
+export interface VersionPage {
+  versions: WorkflowVersion[];
+  /** More (older) versions on a next page. */
+  hasMore: boolean;
 }
 
 export interface Credential {
@@ -133,7 +144,13 @@ export class Api {
     return list<WorkflowVersion>(await this.request("GET", `workflows/${id}/versions/`));
   }
 
-  version(id: string, n: number | string): Promise<{ graph: GraphDocument }> {
+  /** One page of the version history, newest first (the list is paginated, 50 a page). */
+  async versionsPage(id: string, page = 1): Promise<VersionPage> {
+    const body = await this.request<any>("GET", `workflows/${id}/versions/?page=${page}`);
+    return { versions: list<WorkflowVersion>(body), hasMore: !!body?.next };
+  }
+
+  version(id: string, n: number | string): Promise<WorkflowVersion & { graph: GraphDocument }> {
     return this.request("GET", `workflows/${id}/versions/${n}/`);
   }
 

@@ -145,6 +145,8 @@ export interface CanvasConfig {
   canEdit: boolean;
   canRun: boolean;
   canPublish: boolean;
+  /** Publishing by this user makes a publish request (the workspace reviews publishing and the user is not an admin). */
+  publishNeedsReview?: boolean;
   user: { id: number; username: string };
   mode: "edit" | "run";
   runId: string | null;

@@ -37,7 +37,7 @@ import {
 import { canRedo, canUndo, commit, createHistory, redo, undo, type History } from "../lib/history";
 import { newEdgeId, newNodeId, uniqueId } from "../lib/ids";
 import { layoutPositions } from "../lib/layout";
-import { handlesFor, nodeHeight, sameHandles } from "../lib/handles";
+import { handlesFor, NODE_BOX, nodeHeight, sameHandles } from "../lib/handles";
 import { DEFAULT_PORT, nodePorts } from "../lib/ports";
 import { rewriteReferences } from "../lib/references";
 import { latestSteps, TERMINAL_RUN_STATUSES } from "../lib/status";
@@ -98,6 +98,9 @@ export interface EditorState {
   extraPortsByNode: Record<string, string>;
   run: Run | null;
   stepsByNode: Record<string, Step>;
+  /** More than BUSY_ABOVE nodes are queued, waiting or running: nothing
+   * pulses or flows (Canvas, LiveEdge), every animation costs each frame. */
+  runBusy: boolean;
   selectedNodeIds: string[];
   selectedEdgeIds: string[];
   flow: ReactFlowInstance<FlowNode, FlowEdge> | null;
@@ -148,6 +151,7 @@ export function initEditor(config: CanvasConfig): void {
       extraPortsByNode: {},
       run: null,
       stepsByNode: {},
+      runBusy: false,
       selectedNodeIds: [],
       selectedEdgeIds: [],
       flow: null,
@@ -248,9 +252,15 @@ function withHandles(nodes: FlowNode[], edges: FlowEdge[], catalog: Catalog): Fl
     const { declared, missing } = nodePorts(type, n.data.spec.config, used.get(n.id) ?? []);
     const ports = [...declared, ...missing];
     const hasInput = !type?.is_trigger;
-    if (sameHandles(n.handles, ports, hasInput)) return n;
+    if (sameHandles(n.handles, ports, hasInput) && n.measured?.height === nodeHeight(ports.length)) return n;
     changed = true;
-    return { ...n, handles: handlesFor(ports, hasInput), initialHeight: nodeHeight(ports.length) };
+    // The size is known too (fixed layout, BatonNode keeps it): React Flow
+    // takes every node as measured, so it fits the view and initialises
+    // without waiting for all of them to be mounted (past a few hundred
+    // nodes most never are), and mounting one while panning sends no
+    // "dimensions" change through onNodesChange.
+    const height = nodeHeight(ports.length);
+    return { ...n, handles: handlesFor(ports, hasInput), initialHeight: height, measured: { width: NODE_BOX.width, height } };
   });
   return changed ? out : nodes;
 }
@@ -505,7 +515,19 @@ export function autoLayout(): void {
   const s = get();
   if (s.readOnly) return;
   applyEdit({ nodes: withLayout(s.nodes, s.edges), edges: s.edges });
-  requestAnimationFrame(() => void get().flow?.fitView({ duration: 300, padding: 0.15 }));
+  requestAnimationFrame(() => fitAll());
+}
+
+/** Fit every node into view (Shift+1, the "Fit view" control, Tidy up).
+ * Not `flow.fitView()`: React Flow fits only measured nodes and runs a fit
+ * only once every node is measured, but past a few hundred nodes only the
+ * visible ones are mounted (Canvas: onlyRenderVisibleElements), so that fit
+ * would never happen, or happen later, on the next node measured. The
+ * bounds here use the declared sizes of the unmounted nodes. */
+export function fitAll(duration = 300): void {
+  const { flow, nodes } = get();
+  if (!flow || nodes.length === 0) return;
+  void flow.fitBounds(flow.getNodesBounds(nodes), { padding: 0.15, duration });
 }
 
 export function undoEdit(): void {
@@ -728,23 +750,113 @@ export async function validateOnServer(graph?: GraphDocument): Promise<void> {
 
 let stopLive: (() => void) | undefined;
 
-export function showRun(run: Run | null): void {
-  const previous = get().stepsByNode;
+/** How far along a step is, to tell the newer of two reports of one node:
+ * a later visit, then more attempts, then queued < waiting < running < ended. */
+const PROGRESS: Record<string, number> = { pending: 0, queued: 0, waiting: 1, running: 2 };
+function ahead(a: Step, b: Step): boolean {
+  if (a.visit !== b.visit) return a.visit > b.visit;
+  if ((a.attempts ?? 0) !== (b.attempts ?? 0)) return (a.attempts ?? 0) > (b.attempts ?? 0);
+  return (PROGRESS[a.status] ?? 3) > (PROGRESS[b.status] ?? 3);
+}
+
+/** A step's fields that the canvas shows (status, visit, attempts, port, times). */
+function sameShown(a: Step & { port?: string | null }, b: Step & { port?: string | null }): boolean {
+  return (
+    a.status === b.status &&
+    a.visit === b.visit &&
+    a.attempts === b.attempts &&
+    (a.port ?? null) === (b.port ?? null) &&
+    a.started_at === b.started_at &&
+    a.finished_at === b.finished_at
+  );
+}
+
+/** Show a run read from the API.
+ *
+ * While the run's socket delivers its events (`statusFromEvents`, pollRun),
+ * they alone move the statuses, in order and a bounded number of nodes per
+ * frame (watchRun); the snapshot only adds the details (input, output,
+ * error, usage) of the visit a node shows. Taking its statuses too would
+ * move every node the events have not reached yet in one frame.
+ * Otherwise (no socket, or before it connects) the snapshot is all there
+ * is, but it can still be older than events shown earlier (it was read up
+ * to a second ago): a node keeps a status that is further along. A finished
+ * run's snapshot is final. */
+export function showRun(run: Run | null, options: { statusFromEvents?: boolean } = {}): void {
+  const s = get();
+  const previous = run && s.run?.id === run.id ? s.stepsByNode : {};
+  const final = !!run && TERMINAL_RUN_STATUSES.has(run.status);
   const latest = latestSteps(run?.steps ?? []);
-  const stepsByNode: Record<string, Step> = {};
+  const stepsByNode: Record<string, Step> = final ? {} : { ...previous };
+  const eventsRule = !final && !!options.statusFromEvents;
   for (const [id, step] of latest) {
     const old = previous[id];
-    const same =
-      old && old.status === step.status && old.visit === step.visit && old.attempts === step.attempts && old.finished_at === step.finished_at;
-    stepsByNode[id] = same ? old : step;
+    if (eventsRule) {
+      if (old && old.visit === step.visit && !sameDetails(old, step)) {
+        const next = { ...step, ...shownOf(old) };
+        if (fromSnapshot.has(old)) fromSnapshot.add(next);
+        stepsByNode[id] = next;
+      }
+      continue;
+    }
+    if (!old || final || !ahead(old, step)) {
+      const next = old && sameShown(old, step) && sameDetails(old, step) ? old : step;
+      if (next !== old || fromSnapshot.has(old)) fromSnapshot.add(next);
+      stepsByNode[id] = next;
+    } else if (old.visit === step.visit) stepsByNode[id] = { ...step, ...shownOf(old) };
+    // else: the events are on a later visit than the snapshot: keep them
   }
-  set({ run, stepsByNode });
+  set({ run, stepsByNode, runBusy: busy(stepsByNode) });
+}
+
+/** Past this many active nodes the run view stops animating (runBusy), and
+ * starts again at CALM_AT or fewer (switching restyles the whole canvas, so
+ * not back and forth around one number). */
+export const BUSY_ABOVE = 24;
+export const CALM_AT = 16;
+const ACTIVE = new Set(["queued", "waiting", "running"]);
+
+function busy(steps: Record<string, Step>): boolean {
+  const limit = get().runBusy ? CALM_AT : BUSY_ABOVE;
+  let active = 0;
+  for (const id in steps) if (ACTIVE.has(steps[id].status) && ++active > limit) return true;
+  return false;
+}
+
+/** Steps whose status came from an API snapshot rather than from events. */
+const fromSnapshot = new WeakSet<Step>();
+
+function shownOf(step: Step & { port?: string | null }): Partial<Step> {
+  return {
+    status: step.status,
+    visit: step.visit,
+    attempts: step.attempts,
+    started_at: step.started_at,
+    finished_at: step.finished_at,
+    ...(step.port !== undefined ? { port: step.port } : {}),
+  } as Partial<Step>;
+}
+
+function sameDetails(a: Step, b: Step): boolean {
+  return a.input === b.input && a.output === b.output && a.error === b.error && a.usage === b.usage && a.cost_usd === b.cost_usd;
 }
 
 /** Changed steps from a live source (the run socket, src/live): merged into
- * the per-node map, so only those nodes re-render. */
+ * the per-node map. A node keeps the details the API gave for the same
+ * visit. Node components select only the fields they show, so only nodes
+ * whose status changed re-render. */
 export function mergeLiveSteps(steps: Record<string, Step>): void {
-  set((s) => ({ stepsByNode: { ...s.stepsByNode, ...steps } }));
+  set((s) => {
+    const stepsByNode = { ...s.stepsByNode };
+    for (const [id, step] of Object.entries(steps)) {
+      const old = stepsByNode[id];
+      // Events arrive in order, so each is newer than the last event shown;
+      // but a snapshot read while the socket lagged can be newer still.
+      if (old && fromSnapshot.has(old) && ahead(old, step)) continue;
+      stepsByNode[id] = old && old.visit === step.visit ? { ...old, ...step } : step;
+    }
+    return { stepsByNode, runBusy: busy(stepsByNode) };
+  });
 }
 
 /** Watch a run live over its WebSocket (frontend/src/live): statuses from
@@ -758,9 +870,9 @@ export function pollRun(runId: string): void {
       if (get().run?.id !== runId) return;
       mergeLiveSteps(steps);
     },
-    onRun: (run) => {
+    onRun: (run, live) => {
       if (get().run && get().run!.id !== runId) return;
-      showRun(run);
+      showRun(run, { statusFromEvents: live });
       if (TERMINAL_RUN_STATUSES.has(run.status) && !announced) {
         announced = true;
         announce(`Test run ${run.status}.`, run.status === "succeeded" ? "success" : "error");
@@ -783,7 +895,7 @@ export async function startTestRun(input: unknown): Promise<void> {
 export function clearRun(): void {
   stopLive?.();
   stopLive = undefined;
-  set({ run: null, stepsByNode: {} });
+  set({ run: null, stepsByNode: {}, runBusy: false });
 }
 
 export function hasUnsavedEdits(): boolean {
