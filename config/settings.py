@@ -141,6 +141,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+#: The runtime's hot-path statements are prepared on the server (see
+#: runtime.engine.sql._cursor); off behind a pooler that cannot keep
+#: prepared statements (PgBouncer before 1.21 in transaction mode).
+BATON_DB_PREPARE = env.bool("DB_PREPARE", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and BATON_DB_PREPARE:
+    # Django's cursors bind on the client and never prepare; psycopg prepares
+    # only with a threshold set. A huge one: only statements that ask are.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000_000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

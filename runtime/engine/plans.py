@@ -94,21 +94,32 @@ def save_run(
     applied: Applied | None = None,
     *,
     state: scheduler.State | None = None,
+    fence: sql.Fence | None = None,
     **changes: Any,
-) -> None:
+) -> bool:
     """Write the transition: the plan's rows if not yet written, its events
     and the run's changed columns (one statement on Postgres). ``state``, the
-    run's complete state after this transition, is kept for the next one."""
+    run's complete state after this transition, is kept for the next one.
+
+    With ``fence`` (see :func:`sql.write_fenced`) the transition was decided
+    from a kept state without the run lock: it is written, in one statement
+    and its own transaction, only if the run row and the step are still as
+    that state says; False (nothing written) when they are not."""
     run.event_seq, pending = events.take(run.event_seq)
     for name, value in changes.items():
         setattr(run, name, value)
     facts = hooks.RunFacts.of(run)
     for event in pending:
         event.facts = facts
-    if state is not None and run.status not in _FINISHED:
-        keep_state(run.pk, run.event_seq, state)
     values = {"event_seq": run.event_seq, **changes}
-    if applied is not None and not applied.written and connection.vendor == "postgresql":
+    if fence is not None:
+        rows = applied.rows if applied is not None else []
+        edges = applied.edges if applied is not None else []
+        if not sql.write_fenced(run.pk, fence, edges, rows, pending, values):
+            return False
+        if applied is not None:
+            applied.written = True
+    elif applied is not None and not applied.written and connection.vendor == "postgresql":
         sql.write_fused(run.pk, applied.edges, applied.rows, pending, values)
         applied.written = True
     else:
@@ -116,7 +127,10 @@ def save_run(
             write(run, applied)
         sql.insert_events(pending)
         sql.update(Run, values, {"id": run.pk})
+    if state is not None and run.status not in _FINISHED:
+        keep_state(run, state)
     hooks.publish_on_commit(pending)
+    return True
 
 
 def load_state(run_id: Any) -> scheduler.State:
@@ -133,10 +147,17 @@ def load_state(run_id: Any) -> scheduler.State:
 # An entry is taken out while a transaction uses it and put back only after
 # that transaction commits, so a rollback or another thread never sees a
 # half-applied state.
+#
+# With the state, the run row as this process wrote it is kept: on Postgres,
+# the end of a step may then be decided without the run lock and written in
+# one fenced statement (:func:`kept_run`, :func:`sql.write_fenced`).
 
 _STATES_SIZE = 1024
-_states: OrderedDict[Any, tuple[int, scheduler.State]] = OrderedDict()
+_states: OrderedDict[Any, tuple[int, scheduler.State, Run]] = OrderedDict()
 _states_lock = threading.Lock()
+#: runs whose fenced write found the run changed by another process or
+#: thread (parallel branches): their transitions take the lock from then on
+_contended: OrderedDict[Any, None] = OrderedDict()
 
 
 def kept_state(run: Run) -> scheduler.State | None:
@@ -146,23 +167,56 @@ def kept_state(run: Run) -> scheduler.State | None:
     return kept[1] if kept is not None and kept[0] == run.event_seq else None
 
 
+def kept_run(run_id: Any) -> tuple[Run, scheduler.State] | None:
+    """The run row and state this process last wrote, taken out, for a
+    transition decided without the run lock; None where that is not done
+    (not Postgres, inside an outer transaction, a contended run) or nothing
+    is kept."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    with _states_lock:
+        if run_id in _contended:
+            return None
+        kept = _states.pop(run_id, None)
+    return (kept[2], kept[1]) if kept is not None else None
+
+
+def note_contended(run_id: Any) -> None:
+    """A fenced write missed: the run changes under other hands."""
+    with _states_lock:
+        _contended[run_id] = None
+        while len(_contended) > _STATES_SIZE:
+            _contended.popitem(last=False)
+
+
 def state_of(run: Run) -> scheduler.State:
     """The locked run's state: the one kept at its ``event_seq``, else read."""
     state = kept_state(run)
     return state if state is not None else sql.load_state(run.pk)
 
 
-def keep_state(run_id: Any, seq: int, state: scheduler.State) -> None:
-    """Keep ``state`` as the run's state at ``seq`` once the transaction commits."""
+def keep_state(run: Run, state: scheduler.State) -> None:
+    """Keep ``state`` (and a copy of the run row) as the run's state at its
+    ``event_seq`` once the transaction commits."""
+    entry = (run.event_seq, state, _copy_run(run))
 
     def store() -> None:
         with _states_lock:
-            _states[run_id] = (seq, state)
-            _states.move_to_end(run_id)
+            _states[run.pk] = entry
+            _states.move_to_end(run.pk)
             while len(_states) > _STATES_SIZE:
                 _states.popitem(last=False)
 
     transaction.on_commit(store)
+
+
+def _copy_run(run: Run) -> Run:
+    """A copy of the run's attributes: the caller may go on changing
+    ``run`` after the commit (the fast path only reads and sets plain
+    attributes of the copy; it is never saved through the ORM)."""
+    copied = Run.__new__(Run)
+    copied.__dict__.update(run.__dict__)
+    return copied
 
 
 def note_step(state: scheduler.State, node_id: str, visit: int, status: str, port: Any) -> None:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils.dateparse import parse_datetime
 
@@ -26,13 +30,100 @@ def _field(model: type[models.Model], name: str) -> models.Field:
 
 
 def _prep(model: type[models.Model], name: str, value: Any, db: Any = None) -> Any:
-    return _field(model, name).get_db_prep_save(value, db or _db())
+    db = db or _db()
+    if value is not None and db.vendor == "postgresql":
+        # what get_db_prep_save would return unchanged, without its calls
+        kind = _kind(model, name)
+        if kind == "uuid" and type(value) is uuid.UUID:
+            return value
+        if kind == "datetime" and isinstance(value, datetime) and value.tzinfo is not None:
+            return value
+        if kind == "str" and isinstance(value, str):
+            return value
+        if kind == "int" and type(value) is int:
+            return value
+    return _field(model, name).get_db_prep_save(value, db)
+
+
+_KINDS = {
+    "UUIDField": "uuid",
+    "DateTimeField": "datetime",
+    "CharField": "str",
+    "TextField": "str",
+    "IntegerField": "int",
+    "PositiveIntegerField": "int",
+    "BigIntegerField": "int",
+    "BigAutoField": "int",
+    "AutoField": "int",
+}
+
+
+@functools.cache
+def _kind(model: type[models.Model], name: str) -> str:
+    """How a field's values reach Postgres: ``json`` ones need adapting;
+    the others pass as they are when of their plain Python type."""
+    field = _field(model, name)
+    target = field.target_field if field.is_relation else field
+    return _KINDS.get(target.get_internal_type(), "other")
 
 
 def _db() -> Any:
     """The thread's connection object (``django.db.connection`` is a proxy
     whose every attribute access costs a thread-local lookup)."""
     return connections[DEFAULT_DB_ALIAS]
+
+
+def prepared_statements() -> bool:
+    """Whether the hot path's statements are prepared on the server
+    (Postgres; ``BATON_DB_PREPARE``, on by default: turn it off behind a
+    connection pooler that cannot keep prepared statements, such as
+    PgBouncer before 1.21 in transaction mode)."""
+    return _db().vendor == "postgresql" and getattr(settings, "BATON_DB_PREPARE", True)
+
+
+@contextmanager
+def _cursor() -> Iterator[Any]:
+    """A cursor for one hot-path statement. On Postgres it binds values on
+    the server and prepares the statement, so each of the few shapes these
+    statements take is parsed and planned once per connection: for the
+    largest, parsing and planning cost ten times its execution (0.6 ms
+    against 0.05 ms). Django's own cursors bind on the client and never
+    prepare. Django's checks (connection, thread, broken transaction) and
+    error translation still apply."""
+    db = _db()
+    with db.cursor() as wrapper:
+        if not prepared_statements():
+            yield wrapper
+            return
+        import psycopg
+
+        with db.wrap_database_errors, psycopg.RawCursor(wrapper.cursor.connection) as raw:
+            yield _Prepared(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """``%s`` placeholders as ``$1, $2 ...``, once per statement text (a
+    raw cursor takes the text as it is; psycopg's own conversion is not
+    cached for statements this long)."""
+    parts = sql.split("%s")
+    return "".join(
+        part + (f"${index}" if index < len(parts) else "")
+        for index, part in enumerate(parts, start=1)
+    )
+
+
+class _Prepared:
+    """``execute`` as a prepared statement; everything else is the cursor's."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(_numbered(sql), params, prepare=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
 
 
 # A process talks to one database (the ``default`` alias), so quoted names
@@ -85,7 +176,7 @@ def update(
     """``UPDATE model SET values [, increment = increment + 1] WHERE where
     [AND extra_where]``; the row count."""
     sql, params = _update_sql(model, values, where, extra_where, extra_params, increment)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -114,7 +205,7 @@ def insert(model: type[models.Model], names: Sequence[str], rows: Iterable[Seque
     if not rows:
         return
     sql, params = _insert_sql(model, names, rows)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
 
 
@@ -142,7 +233,7 @@ def update_returning_claimed(
     row matched."""
     sql, params = _update_sql(Step, values, where, extra_where, extra_params, increment)
     returning = ", ".join(_column(Step, name) for name in ("id", *CLAIMED))
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {returning}", params)
         row = cursor.fetchone()
     if row is None:
@@ -175,7 +266,7 @@ def load_state(run_id: Any) -> scheduler.State:
     )
     key = _prep(Run, "id", run_id)
     state = scheduler.State()
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, [key, key])
         for kind, name, visit, status, port in cursor.fetchall():
             if kind == "s":
@@ -228,7 +319,7 @@ def write_fused(
         f"{n} AS ({text})" for n, (text, _p) in zip(names, parts, strict=True)
     )
     params = [value for _text, part_params in parts for value in part_params]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(f"{sql} {main}", params + main_params)
         if steps:
             _set_ids(steps, cursor.fetchall())
@@ -272,7 +363,7 @@ def _lock(where: str, param: Any, with_graph: bool = False) -> Run | None:
     columns = ", ".join(_column(Run, name) for name in names)
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     sql = f"SELECT {columns} FROM {_table(Run)} WHERE {where}{lock}"
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, [param])
         row = cursor.fetchone()
     if row is None:
@@ -355,6 +446,124 @@ def insert_steps(rows: Sequence[Step]) -> None:
     if not rows:
         return
     sql, params = _step_insert_sql(rows)
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
         _set_ids(rows, cursor.fetchall())
+
+
+# -- the fenced write: one statement, no run lock held across round trips ----------
+
+
+@dataclass(frozen=True)
+class Fence:
+    """What a transition decided without the run lock assumed: the run row
+    still at ``seq`` and ``status``, and ``step_id`` still running under
+    ``token``. ``values`` are the step's new columns."""
+
+    seq: int
+    status: str
+    step_id: int
+    token: Any
+    values: Mapping[str, Any]
+
+
+@functools.cache
+def _db_type(model: type[models.Model], name: str) -> str:
+    return _field(model, name).db_type(connection)
+
+
+def _insert_gated_sql(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    gate: str,
+    returning: str = "",
+) -> tuple[str, list[Any]]:
+    """``INSERT ... SELECT`` of ``rows`` once per row of the CTE ``gate``
+    (none when it returned none). The values are cast to their columns'
+    types: unlike ``INSERT ... VALUES``, a ``SELECT`` does not take them
+    from the target."""
+    db = _db()
+    params = [
+        _prep(model, name, value, db)
+        for row in rows
+        for name, value in zip(names, row, strict=True)
+    ]
+    columns = ", ".join(_column(model, name) for name in names)
+    one = "(" + ", ".join(f"%s::{_db_type(model, name)}" for name in names) + ")"
+    sql = (
+        f"INSERT INTO {_table(model)} ({columns}) SELECT v.* FROM "
+        f"(VALUES {', '.join([one] * len(rows))}) AS v CROSS JOIN {gate}"
+    )
+    return (f"{sql} RETURNING {returning}" if returning else sql), params
+
+
+def write_fenced(
+    run_id: Any,
+    fence: Fence,
+    edges: Sequence[tuple[str, int, str]],
+    steps: Sequence[Step],
+    events: Sequence[RunEvent],
+    run_values: Mapping[str, Any],
+) -> bool:
+    """Postgres, outside a transaction: a step's end and what follows it,
+    decided from a kept state, as one statement that is its own transaction.
+    The run row is updated only while its ``event_seq`` and status are still
+    the fence's (the row lock it takes orders this write with every locked
+    transition), and everything else only when that update happened. Every
+    change to a step's status or lease token is made under the run lock and
+    adds an event, so an unchanged ``event_seq`` means the step is still
+    ours. False, with nothing written, when the run moved on meanwhile."""
+    step_table = _table(Step)
+    ours = (
+        f"{_column(Step, 'id')} = %s AND {_column(Step, 'status')} = %s "
+        f"AND {_column(Step, 'lease_token')} = %s"
+    )
+    db = _db()
+    ours_params = [
+        fence.step_id,
+        _prep(Step, "status", "running", db),
+        _prep(Step, "lease_token", fence.token, db),
+    ]
+    run_sql, run_params = _update_sql(
+        Run,
+        run_values,
+        {"id": run_id, "event_seq": fence.seq, "status": fence.status},
+        extra_where=f"EXISTS (SELECT 1 FROM {step_table} WHERE {ours})",
+        extra_params=ours_params,
+    )
+    step_sql, step_params = _update_sql(
+        Step,
+        {"lease_token": None, "lease_expires_at": None, **fence.values},
+        {},
+        extra_where=f"{ours} AND EXISTS (SELECT 1 FROM r)",
+        extra_params=ours_params,
+    )
+    parts = [(f"r AS ({run_sql} RETURNING 1)", run_params)]
+    parts.append((f"s AS ({step_sql} RETURNING 1)", step_params))
+    if edges:
+        text, params = _insert_gated_sql(EdgeState, EDGE_FIELDS, [(run_id, *e) for e in edges], "s")
+        parts.append((f"e AS ({text})", params))
+    if events:
+        text, params = _insert_gated_sql(RunEvent, EVENT_FIELDS, _event_rows(events), "s")
+        parts.append((f"ev AS ({text})", params))
+    if steps:
+        values = [
+            [getattr(row, _field(Step, name).attname) for name in STEP_INSERT] for row in steps
+        ]
+        returning = ", ".join(_column(Step, name) for name in ("id", "node_id", "visit"))
+        text, params = _insert_gated_sql(Step, STEP_INSERT, values, "s", returning)
+        parts.append((f"n AS ({text})", params))
+        main = "SELECT 0, NULL, NULL FROM s UNION ALL SELECT * FROM n"
+    else:
+        main = "SELECT 0, NULL, NULL FROM s"
+    sql = "WITH " + ", ".join(text for text, _params in parts) + " " + main
+    params = [value for _text, part_params in parts for value in part_params]
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = cursor.fetchall()
+    if not returned:
+        return False
+    if steps:
+        _set_ids(steps, [row for row in returned if row[1] is not None])
+    return True

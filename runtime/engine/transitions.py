@@ -197,6 +197,12 @@ def finish(claim: Claim, outcome: Outcome, *, inline: bool = True) -> Claim | No
     """Record an attempt's outcome while holding its lease, decide what
     follows under the run lock, and dispatch it on commit. Returns the single
     ready successor, already claimed, for inline continuation."""
+    if inline and isinstance(outcome, Success) and claim.expired_before is None:
+        kept = plans.kept_run(claim.run_id)
+        if kept is not None:
+            done, successor = _succeed_fenced(*kept, claim, outcome)
+            if done:
+                return successor
     with transaction.atomic():
         run = plans.lock_run(claim.run_id)
         if run.status in RUN_FINISHED:
@@ -207,6 +213,51 @@ def finish(claim: Claim, outcome: Outcome, *, inline: bool = True) -> Claim | No
         state = plans.state_of(run)
         next_row = _end(run, graph, state, claim, outcome, events, now, {}, inline=inline)
     return _claim_of(run, next_row) if next_row is not None else None
+
+
+def _succeed_fenced(
+    run: Run, state: scheduler.State, claim: Claim, outcome: Success
+) -> tuple[bool, Claim | None]:
+    """The common case on Postgres, in one round trip: the step succeeded,
+    and this process wrote the run's last transition, so the state it kept
+    is the run's. What follows is decided from it without the run lock and
+    written as one statement fenced on the run row being unchanged
+    (:func:`sql.write_fenced`). (False, None) when that cannot be done (the
+    step failed the run, or the run moved on meanwhile): nothing was
+    written, and the caller takes the lock."""
+    now = clock.now()
+    fence = sql.Fence(
+        seq=run.event_seq,
+        status=str(run.status),
+        step_id=claim.step_id,
+        token=claim.token,
+        values={
+            "status": StepStatus.SUCCEEDED,
+            "port": outcome.port,
+            "output": outcome.output,
+            "finished_at": now,
+            "usage": outcome.usage or {},
+            "cost_usd": outcome.cost_usd,
+        },
+    )
+    graph = plans.graph_of(run.pk)
+    events = EventLog(run.pk, now)
+    changes: dict[str, Any] = {}
+    _add_usage(run, outcome, changes)
+    events.step(claim.node_id, claim.visit, StepStatus.SUCCEEDED, port=outcome.port)
+    plans.note_step(state, claim.node_id, claim.visit, StepStatus.SUCCEEDED, outcome.port)
+    plan = scheduler.after(graph.topology, state, [(claim.node_id, claim.visit)])
+    if plan.failed is not None:
+        return False, None  # failing the run ends other steps: under the lock
+    known = {(claim.node_id, claim.visit): outcome.output}
+    applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=True)
+    changes.update(plans.settle(run, graph, state, events, now, known))
+    if not plans.save_run(run, events, applied, state=state, fence=fence, **changes):
+        plans.note_contended(run.pk)
+        return False, None
+    others = [pk for pk in applied.dispatch if applied.inline is None or pk != applied.inline.pk]
+    dispatch.on_commit(others, run.pk)
+    return True, (_claim_of(run, applied.inline) if applied.inline is not None else None)
 
 
 def _end(

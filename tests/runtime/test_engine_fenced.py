@@ -1,0 +1,124 @@
+"""A step's end decided from the state this process kept, without the run
+lock (Postgres: one fenced statement), must never win against a transition
+it did not see: a cancel, another branch's end, a second delivery. On
+SQLite the same transitions take the lock; the outcomes must be the same."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from runtime import services
+from runtime.engine import plans, transitions
+from runtime.engine.transitions import Success
+from runtime.models import Run, Step
+from tests.runtime import nodes as _test_nodes  # noqa: F401  (registers test.* types)
+from tests.runtime.conftest import flow
+
+T = {"id": "t", "type": "trigger.manual"}
+
+
+def http(node_id: str) -> dict:
+    # not a pure node: its claim commits before it runs, as a real call's would
+    return {"id": node_id, "type": "http.request", "config": {"url": "http://example.test/"}}
+
+
+def transform(node_id: str) -> dict:
+    return {"id": node_id, "type": "data.transform", "config": {"output": "{{ input }}"}}
+
+
+@pytest.fixture
+def held(engine: Any) -> Any:
+    """Messages go to the in-memory broker and nobody consumes them: the
+    test plays the workers."""
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True
+
+
+def start(user: Any, nodes: list[dict], edges: list[tuple]) -> Run:
+    return services.start_run(user, flow(user, nodes, edges), input={"v": 1}, version="draft")
+
+
+def claim(run: Run, node_id: str) -> transitions.Claim:
+    step = Step.objects.get(run=run, node_id=node_id)
+    taken = transitions.claim(step.pk, run_id=run.pk)
+    assert taken is not None
+    return taken
+
+
+def test_a_step_ends_and_its_successor_is_claimed_from_the_kept_state(runner, held) -> None:
+    run = start(runner, [T, http("a"), transform("b")], [("t", "a"), ("a", "b")])
+    a = claim(run, "a")
+    b = transitions.finish(a, Success({"status": 200}))
+    assert b is not None and b.node_id == "b" and b.input == {"status": 200}
+    assert transitions.finish(b, Success({"done": True})) is None
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.output == {"b": {"done": True}}
+    seqs = list(run.events.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1)) and run.event_seq == len(seqs)
+
+
+def test_a_chain_ends_with_gapless_events_and_every_step_once(runner, held) -> None:
+    nodes = [T, http("a"), *(transform(f"n{i}") for i in range(5))]
+    edges = [("t", "a"), ("a", "n0")] + [(f"n{i}", f"n{i + 1}") for i in range(4)]
+    run = start(runner, nodes, edges)
+    step = claim(run, "a")
+    outputs = 0
+    while step is not None:
+        outputs += 1
+        step = transitions.finish(step, Success({"k": outputs}))
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.output == {"n4": {"k": 6}}
+    steps = Step.objects.filter(run=run)
+    assert steps.count() == 7 and set(steps.values_list("status", flat=True)) == {"succeeded"}
+    seqs = list(run.events.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1)) and run.event_seq == len(seqs)
+
+
+def test_a_cancel_between_two_steps_is_not_overwritten(runner, held) -> None:
+    run = start(runner, [T, http("a"), transform("b")], [("t", "a"), ("a", "b")])
+    a = claim(run, "a")
+    services.cancel_run(runner, Run.objects.get(pk=run.pk))  # another process, say
+    assert transitions.finish(a, Success({"status": 200})) is None
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert Step.objects.get(run=run, node_id="a").status == "cancelled"
+    assert not Step.objects.filter(run=run, node_id="b").exists()
+
+
+def test_a_stale_kept_state_cannot_decide_a_join(runner, held) -> None:
+    """Two branches end; this process kept the state from before the first
+    one's end (as when another worker ended it). The second end must see the
+    first: the join runs exactly once, with both inputs."""
+    merge = {"id": "join", "type": "logic.merge", "config": {"mode": "object"}}
+    run = start(
+        runner,
+        [T, http("a"), http("b"), merge],
+        [("t", "a"), ("t", "b"), ("a", "join"), ("b", "join")],
+    )
+    a, b = claim(run, "a"), claim(run, "b")
+    stale = copy.deepcopy(dict(plans._states))
+    assert transitions.finish(a, Success({"from": "a"})) is None  # the join waits for b
+    plans._states.update(stale)  # the state of before a's end, as if nobody wrote since
+    join = transitions.finish(b, Success({"from": "b"}))
+    assert join is not None and join.node_id == "join"
+    assert join.input == {"a": {"from": "a"}, "b": {"from": "b"}}
+    assert transitions.finish(join, Success(join.input)) is None
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert Step.objects.filter(run=run, node_id="join").count() == 1
+
+
+def test_a_second_end_of_the_same_attempt_writes_nothing(runner, held) -> None:
+    run = start(runner, [T, http("a"), transform("b")], [("t", "a"), ("a", "b")])
+    a = claim(run, "a")
+    b = transitions.finish(a, Success({"first": True}))
+    assert b is not None
+    assert transitions.finish(a, Success({"second": True})) is None  # a late duplicate
+    assert Step.objects.get(run=run, node_id="a").output == {"first": True}
+    assert Step.objects.filter(run=run, node_id="b").count() == 1
