@@ -312,7 +312,11 @@ class Producer:
                         at=now,
                     )
                 )
-                self.final[node_id] = (status, visit)
+                # the view shows a node's newest visit; with fewer nodes than
+                # the pipeline is deep, an older visit ends after a newer one
+                # is queued
+                if visit >= self.final.get(node_id, ("", 0))[1]:
+                    self.final[node_id] = (status, visit)
                 key = (node_id, visit)
                 if status == "queued":
                     step = Step(
