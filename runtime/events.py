@@ -11,7 +11,7 @@ the events are committed and a reconnecting client replays them by ``seq``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,9 @@ class RunFacts:
     trigger_kind: str
     parent_step_id: Any
     output: Any
+    #: what the run-end probes answered in the statement that ended the run
+    #: (see :func:`register_end_probe`), when it was asked there
+    probes: Mapping[str, Any] | None = None
 
     @classmethod
     def of(cls, run: Any) -> RunFacts:
@@ -50,6 +53,25 @@ class RunFacts:
 
 def facts_of(event: Any) -> RunFacts | None:
     return getattr(event, "facts", None)
+
+
+#: Questions about a run that a hook asks after the run ends, answered in
+#: the statement that ends it where the engine can (one round trip less):
+#: name -> a function of the workflow id giving (SQL of one boolean
+#: expression, its parameters).
+end_probes: dict[str, Callable[[Any], tuple[str, list[Any]]]] = {}
+
+
+def register_end_probe(name: str, probe: Callable[[Any], tuple[str, list[Any]]]) -> None:
+    end_probes[name] = probe
+
+
+def probe_answer(event: Any, name: str) -> bool | None:
+    """A run-end probe's answer, or None when it was not asked (read it then)."""
+    facts = facts_of(event) if not isinstance(event, RunFacts) else event
+    if facts is None or facts.probes is None:
+        return None
+    return facts.probes.get(name)
 
 
 EventHook = Callable[[Sequence["RunEvent"]], None]

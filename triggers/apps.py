@@ -15,6 +15,7 @@ class TriggersConfig(AppConfig):
         hooks.register(selectors.hook_urls)
         hooks.on_publish(services.sync_triggers)
         events.register(receivers.on_run_events)
+        events.register_end_probe("triggers.watched", services.watched_probe)
         self._add_beat_entry()
         self._tick_in_embedded_mode()
 

@@ -58,4 +58,7 @@ def after_run_finished(run_id: Any, facts: Any = None) -> None:
         children.wake_parent(run.parent_step_id)
     if run.status != "succeeded":
         children.cancel_orphans(run_id)
-    services.start_event_runs(run)
+    from runtime.events import probe_answer
+
+    watched = probe_answer(facts, "triggers.watched") if facts is not None else None
+    services.start_event_runs(run, watched)

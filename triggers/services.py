@@ -326,6 +326,20 @@ def matches(on: str, status: str) -> bool:
     return on == status or on == "finished"
 
 
+def watched_probe(workflow_id: Any) -> tuple[str, list[Any]]:
+    """``is_watched`` as SQL, for the engine to ask in the statement that
+    ends a run (``runtime.events.register_end_probe``)."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(EventSubscription._meta.db_table)
+    field = EventSubscription._meta.get_field("watched_workflow_id")
+    column = connection.ops.quote_name(field.column)
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE {column} = %s)",  # noqa: S608
+        [field.get_db_prep_value(workflow_id, connection)],
+    )
+
+
 def is_watched(workflow_id: Any) -> bool:
     """Whether any ``trigger.event`` watches this workflow: asked after every
     run, answered by one indexed lookup without the ORM's query building
@@ -343,14 +357,14 @@ def is_watched(workflow_id: Any) -> bool:
         return cursor.fetchone() is not None
 
 
-def start_event_runs(run: Any) -> int:
+def start_event_runs(run: Any, watched: bool | None = None) -> int:
     """Start every workflow whose ``trigger.event`` watches ``run``'s
     workflow and status, in the same workspace only (another workspace's
     output is not theirs to see). A workflow never triggers itself (a loop)."""
     from runtime import services as runtime
     from runtime.exceptions import RuntimeServiceError
 
-    if not is_watched(run.workflow_id):
+    if not (watched if watched is not None else is_watched(run.workflow_id)):
         return 0
     subscriptions = (
         EventSubscription.objects.select_related("workflow")

@@ -52,11 +52,7 @@ def run_pure(claim: Claim) -> Outcome | None:
     """Run a claimed step of a pure node (data, logic, delay, fail: see
     ``NodeType.pure``) now, inside the claiming transaction; None for any
     other step, which runs after the claim commits."""
-    node = plans.graph_of(claim.run_id).nodes.get(claim.node_id)
-    if node is None or node.get("timeout_s") or claim.resuming:
-        return None
-    node_type = registry.get(node["type"], node.get("type_version"))
-    if node_type is None or not node_type.pure:
+    if claim.resuming or not transitions.is_pure(plans.graph_of(claim.run_id), claim.node_id):
         return None
     return run_claimed(claim)
 

@@ -6,6 +6,7 @@ Everything here runs inside the caller's transaction, under the run lock.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -109,14 +110,18 @@ def save_run(
     for name, value in changes.items():
         setattr(run, name, value)
     facts = hooks.RunFacts.of(run)
-    for event in pending:
-        event.facts = facts
     values = {"event_seq": run.event_seq, **changes}
     if fence is not None:
         rows = applied.rows if applied is not None else []
         edges = applied.edges if applied is not None else []
-        if not sql.write_fenced(run.pk, fence, edges, rows, pending, values):
+        probes = None
+        if run.status in _FINISHED and hooks.end_probes:
+            probes = {name: probe(run.workflow_id) for name, probe in hooks.end_probes.items()}
+        answers = sql.write_fenced(run.pk, fence, edges, rows, pending, values, probes)
+        if answers is None:
             return False
+        if probes:
+            facts = dataclasses.replace(facts, probes=answers)
         if applied is not None:
             applied.written = True
     elif applied is not None and not applied.written and connection.vendor == "postgresql":
@@ -127,6 +132,8 @@ def save_run(
             write(run, applied)
         sql.insert_events(pending)
         sql.update(Run, values, {"id": run.pk})
+    for event in pending:
+        event.facts = facts
     if state is not None and run.status not in _FINISHED:
         keep_state(run, state)
     hooks.publish_on_commit(pending)
@@ -179,6 +186,30 @@ def kept_run(run_id: Any) -> tuple[Run, scheduler.State] | None:
             return None
         kept = _states.pop(run_id, None)
     return (kept[2], kept[1]) if kept is not None else None
+
+
+def fenced_writes() -> bool:
+    """Whether transitions may be decided without the run lock and written
+    fenced (:func:`sql.write_fenced`): Postgres, outside an outer transaction."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def peek_step(step_id: int, run_id: Any) -> tuple[Run, Step, Any, scheduler.State] | None:
+    """For a claim written fenced: the run, its queued step ``step_id``
+    (with its ``due_at``) and the run's state, read together without a lock;
+    None when the step is not queued or the run is contended."""
+    with _states_lock:
+        if run_id in _contended:
+            return None
+    known = run_id in _graphs
+    peeked = sql.peek_queued(step_id, run_id, with_graph=not known)
+    if peeked is None:
+        return None
+    if not known:
+        graph_of(peeked[0].pk, peeked[0])
+    with _states_lock:
+        _states.pop(run_id, None)  # superseded by the state just read
+    return peeked
 
 
 def note_contended(run_id: Any) -> None:

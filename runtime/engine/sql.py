@@ -358,6 +358,57 @@ def lock_run_of_step(step_id: int) -> Run | None:
     return _lock(of_step, step_id)
 
 
+def peek_queued(
+    step_id: int, run_id: Any, *, with_graph: bool
+) -> tuple[Run, Step, Any, scheduler.State] | None:
+    """Postgres, without a lock, in one statement (one snapshot): the run
+    (:func:`lock_run`'s columns), its step ``step_id`` if that is still
+    queued, with the step's ``due_at``, and the run's state (as
+    :func:`load_state`); None when the step is not queued. For a transition
+    written fenced on what this read."""
+    names = RUN_COLUMNS + (("graph", "input") if with_graph else ())
+    columns = ", ".join(f"r.{_column(Run, name)}" for name in names)
+    step_columns = ", ".join(f"s.{_column(Step, name)}" for name in ("id", *CLAIMED, "due_at"))
+    steps = (
+        f"(SELECT coalesce(json_agg(json_build_array({_column(Step, 'node_id')}, "
+        f"{_column(Step, 'visit')}, {_column(Step, 'status')}, {_column(Step, 'port')})), "
+        f"'[]')::text FROM {_table(Step)} WHERE {_column(Step, 'run')} = r.{_column(Run, 'id')})"
+    )
+    edges = (
+        f"(SELECT coalesce(json_agg(json_build_array({_column(EdgeState, 'edge_id')}, "
+        f"{_column(EdgeState, 'visit')}, {_column(EdgeState, 'state')})), '[]')::text "
+        f"FROM {_table(EdgeState)} WHERE {_column(EdgeState, 'run')} = r.{_column(Run, 'id')})"
+    )
+    sql = (
+        f"SELECT {columns}, {step_columns}, {steps}, {edges} "
+        f"FROM {_table(Run)} r JOIN {_table(Step)} s "
+        f"ON s.{_column(Step, 'run')} = r.{_column(Run, 'id')} "
+        f"WHERE s.{_column(Step, 'id')} = %s AND r.{_column(Run, 'id')} = %s "
+        f"AND s.{_column(Step, 'status')} = %s"
+    )
+    with _cursor() as cursor:
+        cursor.execute(sql, [step_id, _prep(Run, "id", run_id), _prep(Step, "status", "queued")])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    run = _run_of(row[: len(names)], with_graph)
+    pk, node_id, visit, attempts, raw_input, raw_wait, due_at, steps, edges = row[len(names) :]
+    step = Step(
+        pk=pk,
+        node_id=node_id,
+        visit=visit,
+        attempts=attempts,
+        input=_json(raw_input),
+        wait=_json(raw_wait),
+    )
+    state = scheduler.State()
+    for name, number, status, port in json.loads(steps):
+        state.steps[(name, number)] = scheduler.StepView(name, number, status, port)
+    for name, number, value in json.loads(edges):
+        state.edges[(name, number)] = value
+    return run, step, due_at, state
+
+
 def _lock(where: str, param: Any, with_graph: bool = False) -> Run | None:
     names = RUN_COLUMNS + (("graph", "input") if with_graph else ())
     columns = ", ".join(_column(Run, name) for name in names)
@@ -368,6 +419,10 @@ def _lock(where: str, param: Any, with_graph: bool = False) -> Run | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    return _run_of(row, with_graph)
+
+
+def _run_of(row: Sequence[Any], with_graph: bool) -> Run:
     run_id, status, seq, started, workflow, workspace, number, draft, usage, cost, kind, parent = (
         row[: len(RUN_COLUMNS)]
     )
@@ -457,13 +512,14 @@ def insert_steps(rows: Sequence[Step]) -> None:
 @dataclass(frozen=True)
 class Fence:
     """What a transition decided without the run lock assumed: the run row
-    still at ``seq`` and ``status``, and ``step_id`` still running under
-    ``token``. ``values`` are the step's new columns."""
+    still at ``seq`` and ``status``, and step ``step_id`` still as ``step``
+    says (``running`` under its lease token, or ``queued``). ``values`` are
+    the step's new columns."""
 
     seq: int
     status: str
     step_id: int
-    token: Any
+    step: Mapping[str, Any]
     values: Mapping[str, Any]
 
 
@@ -505,7 +561,8 @@ def write_fenced(
     steps: Sequence[Step],
     events: Sequence[RunEvent],
     run_values: Mapping[str, Any],
-) -> bool:
+    probes: Mapping[str, tuple[str, list[Any]]] | None = None,
+) -> dict[str, Any] | None:
     """Postgres, outside a transaction: a step's end and what follows it,
     decided from a kept state, as one statement that is its own transaction.
     The run row is updated only while its ``event_seq`` and status are still
@@ -513,17 +570,14 @@ def write_fenced(
     transition), and everything else only when that update happened. Every
     change to a step's status or lease token is made under the run lock and
     adds an event, so an unchanged ``event_seq`` means the step is still
-    ours. False, with nothing written, when the run moved on meanwhile."""
+    ours. None, with nothing written, when the run moved on meanwhile;
+    else the answers to ``probes`` (name -> boolean SQL and its parameters),
+    asked in the same statement."""
     step_table = _table(Step)
-    ours = (
-        f"{_column(Step, 'id')} = %s AND {_column(Step, 'status')} = %s "
-        f"AND {_column(Step, 'lease_token')} = %s"
-    )
+    ours = " AND ".join(f"{_column(Step, name)} = %s" for name in ("id", *fence.step))
     db = _db()
-    ours_params = [
-        fence.step_id,
-        _prep(Step, "status", "running", db),
-        _prep(Step, "lease_token", fence.token, db),
+    ours_params = [fence.step_id] + [
+        _prep(Step, name, value, db) for name, value in fence.step.items()
     ]
     run_sql, run_params = _update_sql(
         Run,
@@ -554,16 +608,20 @@ def write_fenced(
         returning = ", ".join(_column(Step, name) for name in ("id", "node_id", "visit"))
         text, params = _insert_gated_sql(Step, STEP_INSERT, values, "s", returning)
         parts.append((f"n AS ({text})", params))
-        main = "SELECT 0, NULL, NULL FROM s UNION ALL SELECT * FROM n"
-    else:
-        main = "SELECT 0, NULL, NULL FROM s"
+    names = sorted(probes or {})
+    asked = "".join(f", {probes[name][0]}" for name in names)  # type: ignore[index]
+    asked_params = [value for name in names for value in probes[name][1]]  # type: ignore[index]
+    main = f"SELECT 0, NULL, NULL{asked} FROM s"
+    if steps:
+        main += " UNION ALL SELECT *" + ", NULL" * len(names) + " FROM n"
     sql = "WITH " + ", ".join(text for text, _params in parts) + " " + main
-    params = [value for _text, part_params in parts for value in part_params]
+    params = [value for _text, part_params in parts for value in part_params] + asked_params
     with _cursor() as cursor:
         cursor.execute(sql, params)
         returned = cursor.fetchall()
     if not returned:
-        return False
+        return None
     if steps:
-        _set_ids(steps, [row for row in returned if row[1] is not None])
-    return True
+        _set_ids(steps, [row[:3] for row in returned if row[1] is not None])
+    answers = next(row for row in returned if row[1] is None)[3:]
+    return dict(zip(names, answers, strict=True))

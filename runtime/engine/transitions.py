@@ -134,6 +134,10 @@ def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None)
     when it returns an outcome, the step's end is recorded here too (one
     commit for the claim and the end) and the claim returned is that of the
     single ready successor, if any, as :func:`finish` returns it."""
+    if run_inline is not None:
+        done, successor = claim_pure_fenced(step_id, run_id, run_inline)
+        if done:
+            return successor
     with transaction.atomic():
         try:
             run = plans.lock_run(run_id) if run_id else sql.lock_run_of_step(step_id)
@@ -178,6 +182,73 @@ def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None)
 
 
 Inline = Callable[[Claim], "Outcome | None"]
+
+
+def is_pure(graph: plans.RunGraph, node_id: str) -> bool:
+    """Whether a step of this node may run inside the transaction that
+    claims it: a pure node type (see ``NodeType.pure``), no timeout."""
+    from builder.nodes import registry
+
+    node = graph.nodes.get(node_id)
+    if node is None or node.get("timeout_s"):
+        return False
+    node_type = registry.get(node["type"], node.get("type_version"))
+    return node_type is not None and node_type.pure
+
+
+def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bool, Claim | None]:
+    """Postgres, outside a transaction: claim, run and end a queued step of
+    a pure node without the run lock. The run, the step and (unless kept)
+    the run's state are read; the node runs; its end, the successors and
+    the events are written as one statement fenced on the run row's
+    ``event_seq`` and the step still being queued (:func:`sql.write_fenced`):
+    the same rows the locked claim would write, in three round trips instead
+    of eight. (True, the inline successor's claim or None) when done;
+    (False, None) when it could not be (not a pure node, not due, not
+    succeeded, or the run moved on): nothing was written, the caller claims
+    under the lock, and a pure node that ran has no effect to undo."""
+    if run_id is None or not plans.fenced_writes():
+        return False, None
+    peeked = plans.peek_step(step_id, run_id)
+    if peeked is None:
+        return False, None
+    run, row, due_at, state = peeked
+    now = clock.now()
+    if run.status in RUN_FINISHED or (due_at is not None and due_at > now):
+        return False, None
+    if row.wait or not is_pure(plans.graph_of(run.pk), row.node_id):
+        return False, None
+    lease = lease_fields(now)
+    claimed = dataclasses.replace(
+        _claim_of(run, row), token=lease["lease_token"], attempt=row.attempts + 1
+    )
+    outcome = run_inline(claimed)
+    if not isinstance(outcome, Success):
+        return False, None  # not pure, or waits, fails or retries: under the lock
+    events = EventLog(run.pk, now)
+    events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=claimed.attempt)
+    changes: dict[str, Any] = {}
+    if run.status != RunStatus.RUNNING:
+        events.run(RunStatus.RUNNING)
+        changes["status"] = RunStatus.RUNNING
+        if run.started_at is None:
+            changes["started_at"] = now
+    fence = sql.Fence(
+        seq=run.event_seq,
+        status=str(run.status),
+        step_id=step_id,
+        step={"status": StepStatus.QUEUED, "attempts": row.attempts},
+        values={
+            **_succeeded(outcome, now),
+            "attempts": claimed.attempt,
+            "started_at": now,
+            "worker": lease["worker"],
+        },
+    )
+    for name, value in changes.items():
+        setattr(run, name, value)
+    plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
+    return _decide_fenced(run, state, claimed, outcome, fence, events, changes)
 
 
 def renew(claim: Claim) -> bool:
@@ -230,19 +301,34 @@ def _succeed_fenced(
         seq=run.event_seq,
         status=str(run.status),
         step_id=claim.step_id,
-        token=claim.token,
-        values={
-            "status": StepStatus.SUCCEEDED,
-            "port": outcome.port,
-            "output": outcome.output,
-            "finished_at": now,
-            "usage": outcome.usage or {},
-            "cost_usd": outcome.cost_usd,
-        },
+        step={"status": StepStatus.RUNNING, "lease_token": claim.token},
+        values=_succeeded(outcome, now),
     )
+    return _decide_fenced(run, state, claim, outcome, fence, EventLog(run.pk, now), {})
+
+
+def _succeeded(outcome: Success, now: datetime) -> dict[str, Any]:
+    return {
+        "status": StepStatus.SUCCEEDED,
+        "port": outcome.port,
+        "output": outcome.output,
+        "finished_at": now,
+        "usage": outcome.usage or {},
+        "cost_usd": outcome.cost_usd,
+    }
+
+
+def _decide_fenced(
+    run: Run,
+    state: scheduler.State,
+    claim: Claim,
+    outcome: Success,
+    fence: sql.Fence,
+    events: EventLog,
+    changes: dict[str, Any],
+) -> tuple[bool, Claim | None]:
+    now = events.at
     graph = plans.graph_of(run.pk)
-    events = EventLog(run.pk, now)
-    changes: dict[str, Any] = {}
     _add_usage(run, outcome, changes)
     events.step(claim.node_id, claim.visit, StepStatus.SUCCEEDED, port=outcome.port)
     plans.note_step(state, claim.node_id, claim.visit, StepStatus.SUCCEEDED, outcome.port)

@@ -122,3 +122,37 @@ def test_a_second_end_of_the_same_attempt_writes_nothing(runner, held) -> None:
     assert transitions.finish(a, Success({"second": True})) is None  # a late duplicate
     assert Step.objects.get(run=run, node_id="a").output == {"first": True}
     assert Step.objects.filter(run=run, node_id="b").count() == 1
+
+
+def test_a_cancel_while_a_pure_step_runs_wins_over_its_claim(runner, held) -> None:
+    run = start(runner, [T, transform("a"), transform("b")], [("t", "a"), ("a", "b")])
+    step = Step.objects.get(run=run, node_id="a")
+
+    def run_and_be_cancelled(claimed: transitions.Claim) -> Success:
+        # another process cancels the run while this one runs the step
+        services.cancel_run(runner, Run.objects.get(pk=run.pk))
+        return Success({"ran": True})
+
+    assert transitions.claim(step.pk, run_and_be_cancelled, run_id=run.pk) is None
+    run.refresh_from_db()
+    step.refresh_from_db()
+    assert run.status == "cancelled" and step.status != "succeeded" and step.output is None
+    assert not Step.objects.filter(run=run, node_id="b").exists()
+    seqs = list(run.events.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_pure_step_delivered_twice_runs_once(runner, held) -> None:
+    from runtime.engine.execute import run_pure
+
+    run = start(runner, [T, transform("a"), http("b")], [("t", "a"), ("a", "b")])
+    step = Step.objects.get(run=run, node_id="a")
+    b = transitions.claim(step.pk, run_pure, run_id=run.pk)
+    # a ran and ended; b, its single successor, is claimed to run next here
+    assert b is not None and b.node_id == "b" and b.input == {"v": 1}
+    assert transitions.claim(step.pk, run_pure, run_id=run.pk) is None
+    step.refresh_from_db()
+    assert (step.status, step.attempts, step.output) == ("succeeded", 1, {"v": 1})
+    assert Step.objects.get(run=run, node_id="b").status == "running"
+    kinds = list(run.events.filter(node_id="a").values_list("status", flat=True))
+    assert kinds == ["queued", "running", "succeeded"]
