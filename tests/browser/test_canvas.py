@@ -188,6 +188,12 @@ def test_editor_builds_configures_saves_and_runs_a_workflow(
     result = page.get_by_role("region", name="Run result")
     result.get_by_text("Succeeded").first.wait_for(timeout=30_000)
     node(page, "Transform data").get_by_text("Succeeded").wait_for()
+    # the mini map recolours its nodes with the run's statuses too
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.react-flow__minimap-node')]
+            .filter((n) => n.style.fill === 'var(--status-succeeded)').length >= 3""",
+        timeout=10_000,
+    )
 
     assert page.js_errors == []
     assert not [c for c in page.api_calls if c.endswith((" 409", " 500"))], page.api_calls
