@@ -198,15 +198,16 @@ def is_pure(graph: plans.RunGraph, node_id: str) -> bool:
 
 def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bool, Claim | None]:
     """Postgres, outside a transaction: claim, run and end a queued step of
-    a pure node without the run lock. The run, the step and (unless kept)
-    the run's state are read; the node runs; its end, the successors and
-    the events are written as one statement fenced on the run row's
-    ``event_seq`` and the step still being queued (:func:`sql.write_fenced`):
-    the same rows the locked claim would write, in three round trips instead
-    of eight. (True, the inline successor's claim or None) when done;
-    (False, None) when it could not be (not a pure node, not due, not
-    succeeded, or the run moved on): nothing was written, the caller claims
-    under the lock, and a pure node that ran has no effect to undo."""
+    a pure node without the run lock. The run, the step and the run's state
+    are read in one statement; the node runs; its claim, end, the successors
+    and the events are written as one statement fenced on the run row's
+    ``event_seq`` and status and on the step still being queued with the
+    attempts read (:func:`sql.write_fenced`): the rows the locked claim
+    would write, in two round trips instead of eight. (True, the inline
+    successor's claim or None) when done; (False, None) when it could not
+    be (not a pure node, not due, not succeeded, or the run moved on):
+    nothing was written, the caller claims under the lock, and a pure node
+    that ran has no effect to undo."""
     if run_id is None or not plans.fenced_writes():
         return False, None
     peeked = plans.peek_step(step_id, run_id)
@@ -218,6 +219,15 @@ def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bo
         return False, None
     if row.wait or not is_pure(plans.graph_of(run.pk), row.node_id):
         return False, None
+    seq, status = run.event_seq, str(run.status)
+    events = EventLog(run.pk, now)  # in the locked claim's order
+    events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=row.attempts + 1)
+    changes: dict[str, Any] = {}
+    if run.status != RunStatus.RUNNING:
+        events.run(RunStatus.RUNNING)
+        changes["status"] = run.status = RunStatus.RUNNING
+        if run.started_at is None:
+            changes["started_at"] = run.started_at = now
     lease = lease_fields(now)
     claimed = dataclasses.replace(
         _claim_of(run, row), token=lease["lease_token"], attempt=row.attempts + 1
@@ -225,17 +235,9 @@ def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bo
     outcome = run_inline(claimed)
     if not isinstance(outcome, Success):
         return False, None  # not pure, or waits, fails or retries: under the lock
-    events = EventLog(run.pk, now)
-    events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=claimed.attempt)
-    changes: dict[str, Any] = {}
-    if run.status != RunStatus.RUNNING:
-        events.run(RunStatus.RUNNING)
-        changes["status"] = RunStatus.RUNNING
-        if run.started_at is None:
-            changes["started_at"] = now
     fence = sql.Fence(
-        seq=run.event_seq,
-        status=str(run.status),
+        seq=seq,
+        status=status,
         step_id=step_id,
         step={"status": StepStatus.QUEUED, "attempts": row.attempts},
         values={
@@ -245,8 +247,6 @@ def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bo
             "worker": lease["worker"],
         },
     )
-    for name, value in changes.items():
-        setattr(run, name, value)
     plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
     return _decide_fenced(run, state, claimed, outcome, fence, events, changes)
 

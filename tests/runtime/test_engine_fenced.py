@@ -156,3 +156,11 @@ def test_a_pure_step_delivered_twice_runs_once(runner, held) -> None:
     assert Step.objects.get(run=run, node_id="b").status == "running"
     kinds = list(run.events.filter(node_id="a").values_list("status", flat=True))
     assert kinds == ["queued", "running", "succeeded"]
+
+
+def test_the_first_step_sees_when_its_run_started(runner, engine) -> None:
+    node = {"id": "a", "type": "data.transform", "config": {"output": "{{ run.started_at }}"}}
+    run = start(runner, [T, node], [("t", "a")])
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.started_at is not None
+    assert run.output == {"a": run.started_at.isoformat()}
