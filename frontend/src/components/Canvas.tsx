@@ -84,6 +84,39 @@ function minimapColor(node: FlowNode): string {
   return useEditor.getState().issuesByNode[node.id]?.some((i) => i.level === "error") ? "var(--color-danger)" : "var(--color-muted)";
 }
 
+/** How often, at most, the mini map recolours while step statuses change:
+ * redrawing it is one long task over every node, so a big graph (where the
+ * run view must keep 60 fps at 1,000 events a second: bench.runview) gets
+ * it rarely. */
+const MINIMAP_REFRESH_MS = 250;
+const MINIMAP_REFRESH_LARGE_MS = 2000;
+
+/* The mini map re-renders when the nodes change, but a run's statuses live
+ * beside the nodes (`stepsByNode`), so without this it may keep showing
+ * the statuses of before the run: it is given a new colour function when
+ * they change, at most every MINIMAP_REFRESH_MS (MINIMAP_REFRESH_LARGE_MS
+ * above VIRTUALIZE_ABOVE nodes). Only this component re-renders. */
+function StatusMiniMap() {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    let timer: number | null = null;
+    const unsubscribe = useEditor.subscribe((state, previous) => {
+      if (state.stepsByNode === previous.stepsByNode || timer !== null) return;
+      const large = state.nodes.length > VIRTUALIZE_ABOVE;
+      timer = window.setTimeout(() => {
+        timer = null;
+        setVersion((v) => v + 1);
+      }, large ? MINIMAP_REFRESH_LARGE_MS : MINIMAP_REFRESH_MS);
+    });
+    return () => {
+      unsubscribe();
+      if (timer !== null) window.clearTimeout(timer);
+    };
+  }, []);
+  const nodeColor = useCallback((node: FlowNode) => minimapColor(node), [version]); // eslint-disable-line react-hooks/exhaustive-deps
+  return <MiniMap<FlowNode> pannable zoomable nodeColor={nodeColor} ariaLabel="Mini map" />;
+}
+
 /* While a selection box is drawn or nodes are dragged, the selection
  * changes (on most pointer moves of a box; on the first move of a drag,
  * which selects the dragged node). The nodes show it at once (their
@@ -230,7 +263,7 @@ export function Canvas() {
         ariaLabelConfig={ariaLabels}
       >
         <DotGrid />
-        <MiniMap<FlowNode> pannable zoomable nodeColor={minimapColor} ariaLabel="Mini map" />
+        <StatusMiniMap />
         <Controls showInteractive={false} showFitView={false} aria-label="Zoom controls">
           {/* React Flow's own fit button fits the mounted nodes only (see fitAll). */}
           <ControlButton onClick={onFitAll} className="react-flow__controls-fitview" title="Fit view" aria-label="Fit view">
