@@ -179,7 +179,7 @@ def kept_run(run_id: Any) -> tuple[Run, scheduler.State] | None:
     transition decided without the run lock; None where that is not done
     (not Postgres, inside an outer transaction, a contended run) or nothing
     is kept."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not fenced_writes():
         return None
     with _states_lock:
         if run_id in _contended:

@@ -187,16 +187,23 @@ def _insert_sql(
     rows: Sequence[Sequence[Any]],
     returning: str = "",
 ) -> tuple[str, list[Any]]:
+    columns, params = _columns_and_params(model, names, rows)
+    one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    sql = f"INSERT INTO {_table(model)} ({columns}) VALUES {', '.join([one] * len(rows))}"
+    return (f"{sql} RETURNING {returning}" if returning else sql), params
+
+
+def _columns_and_params(
+    model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[str, list[Any]]:
+    """The quoted column list of an insert, and its rows' values prepared."""
     db = _db()
     params = [
         _prep(model, name, value, db)
         for row in rows
         for name, value in zip(names, row, strict=True)
     ]
-    columns = ", ".join(_column(model, name) for name in names)
-    one = "(" + ", ".join(["%s"] * len(names)) + ")"
-    sql = f"INSERT INTO {_table(model)} ({columns}) VALUES {', '.join([one] * len(rows))}"
-    return (f"{sql} RETURNING {returning}" if returning else sql), params
+    return ", ".join(_column(model, name) for name in names), params
 
 
 def insert(model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -539,13 +546,7 @@ def _insert_gated_sql(
     (none when it returned none). The values are cast to their columns'
     types: unlike ``INSERT ... VALUES``, a ``SELECT`` does not take them
     from the target."""
-    db = _db()
-    params = [
-        _prep(model, name, value, db)
-        for row in rows
-        for name, value in zip(names, row, strict=True)
-    ]
-    columns = ", ".join(_column(model, name) for name in names)
+    columns, params = _columns_and_params(model, names, rows)
     one = "(" + ", ".join(f"%s::{_db_type(model, name)}" for name in names) + ")"
     sql = (
         f"INSERT INTO {_table(model)} ({columns}) SELECT v.* FROM "

@@ -158,14 +158,7 @@ def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None)
         if row is None:
             return None
         row.lease_token = lease["lease_token"]
-        events = EventLog(run.pk, now)
-        events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=row.attempts)
-        changes: dict[str, Any] = {}
-        if run.status != RunStatus.RUNNING:
-            events.run(RunStatus.RUNNING)
-            changes["status"] = run.status = RunStatus.RUNNING
-            if run.started_at is None:
-                changes["started_at"] = run.started_at = now
+        events, changes = _claimed_events(run, row, row.attempts, now)
         claimed = _claim_of(run, row)
         outcome = run_inline(claimed) if run_inline is not None else None
         if outcome is None:
@@ -182,6 +175,22 @@ def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None)
 
 
 Inline = Callable[[Claim], "Outcome | None"]
+
+
+def _claimed_events(
+    run: Run, row: Step, attempt: int, now: datetime
+) -> tuple[EventLog, dict[str, Any]]:
+    """A claim's events (the step running; the run running, if it was not)
+    and the run's changed columns, which are also set on ``run``."""
+    events = EventLog(run.pk, now)
+    events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=attempt)
+    changes: dict[str, Any] = {}
+    if run.status != RunStatus.RUNNING:
+        events.run(RunStatus.RUNNING)
+        changes["status"] = run.status = RunStatus.RUNNING
+        if run.started_at is None:
+            changes["started_at"] = run.started_at = now
+    return events, changes
 
 
 def is_pure(graph: plans.RunGraph, node_id: str) -> bool:
@@ -220,14 +229,7 @@ def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bo
     if row.wait or not is_pure(plans.graph_of(run.pk), row.node_id):
         return False, None
     seq, status = run.event_seq, str(run.status)
-    events = EventLog(run.pk, now)  # in the locked claim's order
-    events.step(row.node_id, row.visit, StepStatus.RUNNING, attempt=row.attempts + 1)
-    changes: dict[str, Any] = {}
-    if run.status != RunStatus.RUNNING:
-        events.run(RunStatus.RUNNING)
-        changes["status"] = run.status = RunStatus.RUNNING
-        if run.started_at is None:
-            changes["started_at"] = run.started_at = now
+    events, changes = _claimed_events(run, row, row.attempts + 1, now)
     lease = lease_fields(now)
     claimed = dataclasses.replace(
         _claim_of(run, row), token=lease["lease_token"], attempt=row.attempts + 1

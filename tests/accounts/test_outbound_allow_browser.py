@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Workspace
-from tests.browser.conftest import chromium_browser, require_chromium
+from tests.browser.conftest import chromium_browser, open_page, require_chromium
 from tests.conftest import make_user, make_workspace
 
 PASSWORD = "pw-Secret-123"  # tests.conftest.make_user's default
@@ -26,12 +26,8 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    context.set_default_navigation_timeout(60_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    with open_page(chromium, width=1280) as page:
+        yield page
 
 
 def test_admin_saves_the_allow_list_and_sees_a_bad_entry_named(live_server, page) -> None:

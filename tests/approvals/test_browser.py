@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.approvals.conftest import reload, task_of
-from tests.browser.conftest import chromium_browser, require_chromium
+from tests.browser.conftest import chromium_browser, open_page, require_chromium
 
 PASSWORD = "pw-Secret-123"  # tests.conftest.make_user's default
 
@@ -26,15 +26,8 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1360, "height": 900})
-    # generous: a loaded CI machine can take seconds to serve a page
-    context.set_default_timeout(30_000)
-    context.set_default_navigation_timeout(60_000)
-    page = context.new_page()
-    page.js_errors = []
-    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
-    yield page
-    context.close()
+    with open_page(chromium, width=1360) as page:
+        yield page
 
 
 def sign_in(page: Any, base_url: str, username: str) -> None:

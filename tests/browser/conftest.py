@@ -60,6 +60,23 @@ def chromium_browser() -> Iterator[Any]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@contextmanager
+def open_page(browser: Any, width: int = 1360) -> Iterator[Any]:
+    """A page in a fresh context, with generous waits (a loaded CI machine
+    can take seconds to serve a page) and the page's JavaScript errors kept
+    in ``page.js_errors``; for browser tests outside this package."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(60_000)
+    page = context.new_page()
+    page.js_errors = []
+    page.on("pageerror", lambda exc: page.js_errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def require_chromium() -> None:
     """Skip (fail in CI) when Playwright or Chromium is missing."""
     pytest.importorskip("playwright.sync_api")
