@@ -8,8 +8,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import pytest
-
 from runtime import services
 from runtime.engine import plans, transitions
 from runtime.engine.transitions import Success
@@ -27,17 +25,6 @@ def http(node_id: str) -> dict:
 
 def transform(node_id: str) -> dict:
     return {"id": node_id, "type": "data.transform", "config": {"output": "{{ input }}"}}
-
-
-@pytest.fixture
-def held(engine: Any) -> Any:
-    """Messages go to the in-memory broker and nobody consumes them: the
-    test plays the workers."""
-    from config.celery import app
-
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = True
 
 
 def start(user: Any, nodes: list[dict], edges: list[tuple]) -> Run:
