@@ -124,3 +124,14 @@ def viewer(workspace):
 def outsider(db):
     other = make_workspace("other")
     return make_user("mallory", workspace=other, roles=["admin"])
+
+
+@pytest.fixture
+def held(engine: Any) -> Any:
+    """Messages go to the in-memory broker and nobody consumes them: the
+    test plays the workers."""
+    from config.celery import app
+
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = True

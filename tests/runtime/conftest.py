@@ -46,17 +46,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def held(engine: Any) -> Any:
-    """Messages go to the in-memory broker and nobody consumes them: the
-    test plays the workers."""
-    from config.celery import app
-
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = True
-
-
-@pytest.fixture
 def runner(engine: Any) -> Any:
     workspace = make_workspace()
     return make_user(workspace=workspace, roles=["runner"])

@@ -61,3 +61,13 @@ def engine(transactional_db: Any) -> Any:
 @pytest.fixture
 def ctx(workspace) -> Ctx:
     return Ctx(workspace_id=workspace.pk)
+
+
+@pytest.fixture
+def owner(engine: Any) -> Any:
+    """An admin of a new workspace (webhook rate limits reset)."""
+    from tests.conftest import make_user, make_workspace
+    from triggers import ratelimit
+
+    ratelimit.reset()
+    return make_user(workspace=make_workspace(), roles=["admin"])

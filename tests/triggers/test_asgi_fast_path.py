@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
-
 from tests.triggers.test_webhooks import hook_path, published, webhook_graph
 
 
@@ -44,15 +42,6 @@ def asgi_call(
     status = sent[0]["status"]
     payload = b"".join(m.get("body", b"") for m in sent[1:])
     return status, json.loads(payload) if payload.startswith((b"{", b"[")) else payload
-
-
-@pytest.fixture
-def owner(engine):
-    from tests.conftest import make_user, make_workspace
-    from triggers import ratelimit
-
-    ratelimit.reset()
-    return make_user(workspace=make_workspace(), roles=["admin"])
 
 
 def test_sync_hook_answers_with_the_output(owner):

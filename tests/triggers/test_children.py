@@ -13,11 +13,6 @@ from triggers import services
 
 
 @pytest.fixture
-def owner(engine):
-    return make_user(workspace=make_workspace(), roles=["admin"])
-
-
-@pytest.fixture
 def engine_clock(monkeypatch):
     """Moves the engine's clock (timers) forward instead of sleeping."""
     from django.utils import timezone

@@ -8,11 +8,6 @@ from builder import services as builder_services
 from tests.conftest import make_user, make_workflow, make_workspace
 
 
-@pytest.fixture
-def owner(engine):
-    return make_user(workspace=make_workspace(), roles=["admin"])
-
-
 def publish(user, graph: dict):
     workflow = make_workflow(user.memberships.first().workspace, graph=graph, user=user)
     builder_services.create_version(user, workflow)

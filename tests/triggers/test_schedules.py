@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from builder import services as builder_services
-from tests.conftest import make_user, make_workflow, make_workspace
+from tests.conftest import make_workflow
 from triggers import cron, services
 from triggers.models import Schedule
 
@@ -40,11 +40,6 @@ def schedule_graph(cron_expr: str, zone: str, payload: dict | None = None) -> di
         ],
         "edges": [{"id": "e1", "source": "every", "target": "note"}],
     }
-
-
-@pytest.fixture
-def owner(engine):
-    return make_user(workspace=make_workspace(), roles=["admin"])
 
 
 def publish(owner, graph: dict):

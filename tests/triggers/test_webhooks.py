@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from builder import services as builder_services
-from tests.conftest import api_client, make_user, make_workflow, make_workspace
-from triggers import ratelimit, signing
+from tests.conftest import api_client, make_workflow
+from triggers import signing
 
 SECRET = "whsec_" + "c2VjcmV0LXNpZ25pbmcta2V5LWZvci10ZXN0cw=="
 
@@ -34,13 +34,6 @@ def webhook_graph(mode: str = "async", signing_credential: str | None = None) ->
         ],
         "edges": [{"id": "e1", "source": "hook", "target": "reply"}],
     }
-
-
-@pytest.fixture
-def owner(engine):
-    ratelimit.reset()
-    workspace = make_workspace()
-    return make_user(workspace=workspace, roles=["admin"])
 
 
 def published(user, graph: dict):
