@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 from celery import Celery, signals
 
@@ -25,37 +24,19 @@ def freeze_startup_objects(**kwargs: object) -> None:
     gc.freeze()
 
 
-#: How often a worker's database connection is checked with a query before a
-#: task (Django's health check runs before every web request; per task it was
-#: one more round trip per step, about a sixth of a one-step run's time).
-HEALTH_CHECK_EVERY_S = 1.0
-_health_checked: dict[int, float] = {}  # id of the connection (one per thread) -> when
-
-
 @signals.task_prerun.connect
 def recycle_database_connections(task: object = None, **kwargs: object) -> None:
     """A worker's database connection is replaced by Django's own rules
     (``CONN_MAX_AGE``, health checks, errors), as before a web request, with
-    the health check's query at most once a second while no error occurred.
+    the health check's query at most once a second (``config.db``).
     Celery's Django fix-up would close it around every task instead (see
     ``CELERY_DB_REUSE_MAX`` in the settings): a new connection per step cost
-    more than the step. A connection that broke since its last check fails
-    the step's first statement; the error marks it, the next task checks and
-    replaces it, and the sweeper sends the step again."""
+    more than the step."""
     if getattr(getattr(task, "request", None), "is_eager", False):
         return  # an eager task runs in its caller's connection and transaction
-    from django.db import connections
+    from config.db import recycle_connections
 
-    now = time.monotonic()
-    for conn in connections.all(initialized_only=True):
-        errors = conn.errors_occurred
-        conn.close_if_unusable_or_obsolete()
-        if conn.connection is None or errors:
-            _health_checked[id(conn)] = now  # checked just now, or connects afresh
-        elif now - _health_checked.get(id(conn), -HEALTH_CHECK_EVERY_S) < HEALTH_CHECK_EVERY_S:
-            conn.health_check_done = True  # checked less than a second ago
-        else:
-            _health_checked[id(conn)] = now  # Django checks before the next statement
+    recycle_connections()
 
 
 # The runtime's tick (timers, retries, lost messages, expired leases), run by

@@ -12,6 +12,7 @@ import pytest
 from django.db import OperationalError, connection
 
 import config.celery as worker_app
+import config.db as db_module
 from accounts.models import Workspace
 from runtime import services, tasks
 from runtime.models import Step
@@ -35,7 +36,7 @@ def worker_clock(monkeypatch: Any) -> Clock:
     if connection.vendor != "postgresql":
         pytest.skip("ends a server session: needs Postgres (the CI's second pass)")
     fake = Clock()
-    monkeypatch.setattr(worker_app, "time", fake)
+    monkeypatch.setattr(db_module, "time", fake)
     # a worker's connection lives on (CONN_MAX_AGE in distributed mode)
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
     connection.close()
