@@ -20,8 +20,9 @@ charged.
 - embedded: ``manage.py serve`` on a fresh SQLite database (web, worker and
   scheduler in one process);
 - distributed: a scratch Postgres database and a private Redis database
-  (``bench.cluster``), ``manage.py serve`` for the web side and a ``celery
-  -A config worker`` process.
+  (``bench.cluster``), uvicorn with one process per core for the web side
+  (``--web-workers``; the README's deployment routes ``/hooks/`` there) and
+  a ``celery -A config worker`` process.
 
 For scale (issue 9): n8n 1.123 with its defaults, same machine kind, same
 shape and load: 74 ms at the median, 17 executions per second. Targets:
@@ -292,13 +293,22 @@ def embedded() -> Any:
 
 
 @contextmanager
-def distributed(workers: int) -> Any:
+def distributed(workers: int, web_workers: int) -> Any:
+    """The README's deployment: webhooks (and WebSockets) served by uvicorn,
+    ``web_workers`` processes, steps by a ``celery -A config worker``."""
     with cluster_mod.cluster(**_bench_env({})) as running:
         running.env = _bench_env(running.env)
         path = _run_setup(running.env)
         running.worker(concurrency=workers)
         port = cluster_mod.free_port()
-        web = running.spawn("web", [sys.executable, "manage.py", "serve", "--port", str(port)])
+        web = running.spawn(
+            "web",
+            [
+                *(sys.executable, "-m", "uvicorn", "config.asgi:application"),
+                *("--port", str(port), "--workers", str(web_workers), "--lifespan", "off"),
+                *("--log-level", "warning", "--ws-per-message-deflate", "false"),
+            ],
+        )
         _wait_for_port(port, web)
         yield port, path, web
 
@@ -333,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2, help="celery concurrency (distributed)")
     parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn processes (distributed; default: one per core)",
+    )
+    parser.add_argument(
         "--rates",
         default=f"{TARGET['executions_per_s']:g},40",
         help="calls per second in all, one paced round each (default: the target rate, "
@@ -347,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     modes = ["embedded", "distributed"] if args.mode == "both" else [args.mode]
     for mode in modes:
-        deployment = embedded() if mode == "embedded" else distributed(args.workers)
+        deployment = (
+            embedded() if mode == "embedded" else distributed(args.workers, args.web_workers)
+        )
         with deployment as (port, path, web):
             rates = [float(r) for r in args.rates.split(",") if r.strip()]
             for rate in (None, *rates):

@@ -15,8 +15,10 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import connection
 
+from config.db import recycle_connections
+from runtime.engine import dispatch, execute
 from runtime.exceptions import RuntimeServiceError
 from triggers import services, waiting
 from triggers.exceptions import HookError, RateLimited
@@ -36,14 +38,15 @@ def error(http_status: int, detail: str, **extra: Any) -> Answer:
 
 
 def _in_thread(function: Any, *args: Any) -> Any:
-    """Run ``function`` as Django runs a request: fresh or healthy connections.
+    """Run ``function`` as Django runs a request: fresh or healthy connections
+    (the health check's query at most once a second: ``config.db``).
     (Keeping a SQLite connection open per pool thread was measured slower:
     a sync answer then came a poll interval later.)"""
-    close_old_connections()
+    recycle_connections()
     try:
         return function(*args)
     finally:
-        close_old_connections()
+        recycle_connections()
 
 
 #: SQLite lets one writer in at a time and makes the others sleep and retry;
@@ -51,16 +54,27 @@ def _in_thread(function: Any, *args: Any) -> Any:
 _sqlite_writer = threading.Lock()
 
 
-def _receive(hook_id: str, call: services.WebhookCall) -> tuple[services.Hook, Any] | Answer:
+def _receive(
+    hook_id: str, call: services.WebhookCall
+) -> tuple[services.Hook, Any, dict[str, Any] | None] | Answer:
+    """Start the run; for a ``sync`` hook, run its first steps here when they
+    are pure (Postgres: see :func:`execute.run_here_or_send`) and say how the
+    run ended, if it did. Every other step goes to the workers."""
     guard = _sqlite_writer if connection.vendor == "sqlite" else contextlib.nullcontext()
-    try:
-        with guard:
-            return services.receive(hook_id, call)
-    except HookError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
-        return Answer(exc.status, {"detail": exc.detail, "errors": []}, headers)
-    except RuntimeServiceError as exc:
-        return Answer(exc.status, {"detail": exc.detail, "errors": exc.errors})
+    with dispatch.held() as batches:
+        try:
+            with guard:
+                hook, run = services.receive(hook_id, call)
+        except HookError as exc:
+            headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else {}
+            return Answer(exc.status, {"detail": exc.detail, "errors": []}, headers)
+        except RuntimeServiceError as exc:
+            return Answer(exc.status, {"detail": exc.detail, "errors": exc.errors})
+    if hook.mode != "sync":
+        execute.send_all(batches)
+        return hook, run, None
+    ran_here = execute.run_here_or_send(batches)
+    return hook, run, _finished_run(run.pk) if ran_here else None
 
 
 def _finished_run(run_id: Any) -> dict[str, Any] | None:
@@ -88,10 +102,12 @@ async def handle(hook_id: str, call: services.WebhookCall) -> Answer:
     received = await sync_to_async(_in_thread, thread_sensitive=False)(_receive, hook_id, call)
     if isinstance(received, Answer):
         return received
-    hook, run = received
+    hook, run, ended = received
     accepted = Answer(202, {"run_id": str(run.pk)})
     if hook.mode != "sync":
         return accepted
+    if ended is not None:
+        return _sync_answer(run.pk, ended)
     found: dict[str, Any] = {}
 
     async def finished() -> bool:

@@ -20,7 +20,7 @@ from builder.nodes import registry
 from builder.nodes.base import NodeError, NodeType, Result, Wait
 from runtime import scheduler
 from runtime.context import StepContext, expression_context, referenced_nodes
-from runtime.engine import budgets, deadline, plans, transitions
+from runtime.engine import budgets, deadline, dispatch, plans, transitions
 from runtime.engine.transitions import Claim, Failure, Outcome, Success, Waiting
 from runtime.models import Step, StepStatus
 
@@ -46,6 +46,40 @@ def execute_step(step_id: int, run_id: Any = None) -> None:
         if outcome is None:
             return  # the lease was lost: someone else owns the step now
         claim = transitions.finish(claim, outcome)
+
+
+def run_here_or_send(batches: dispatch.Batches) -> bool:
+    """Run the queued steps of pure nodes among ``batches`` (collected by
+    :func:`dispatch.held`) in this thread, each claimed, run and ended in
+    one fenced statement (Postgres), its successors sent to the workers;
+    send every other step to the workers. True if any step ran here. A sync
+    webhook's first steps run this way, without a broker hop, and are as
+    durable as a worker's."""
+    pending = [(list(step_ids), run_id) for step_ids, run_id in batches]
+    ran = False
+    try:
+        for step_ids, run_id in pending:
+            while step_ids and _ran_here(step_ids[0], run_id):
+                step_ids.pop(0)
+                ran = True
+    finally:  # whatever did not run here goes to the workers, even after an error
+        send_all(pending)
+    return ran
+
+
+def send_all(batches: dispatch.Batches) -> None:
+    """Send every step of ``batches`` to the workers."""
+    for step_ids, run_id in batches:
+        dispatch.send(step_ids, run_id)
+
+
+def _ran_here(step_id: int, run_id: Any) -> bool:
+    try:
+        done, _ = transitions.claim_pure_fenced(step_id, run_id, run_pure, follow=False)
+    except DatabaseError:
+        log.warning("running step %s here failed; sending it to a worker", step_id)
+        return False
+    return done
 
 
 def run_pure(claim: Claim) -> Outcome | None:

@@ -205,7 +205,9 @@ def is_pure(graph: plans.RunGraph, node_id: str) -> bool:
     return node_type is not None and node_type.pure
 
 
-def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bool, Claim | None]:
+def claim_pure_fenced(
+    step_id: int, run_id: Any, run_inline: Inline, *, follow: bool = True
+) -> tuple[bool, Claim | None]:
     """Postgres, outside a transaction: claim, run and end a queued step of
     a pure node without the run lock. The run, the step and the run's state
     are read in one statement; the node runs; its claim, end, the successors
@@ -216,7 +218,8 @@ def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bo
     successor's claim or None) when done; (False, None) when it could not
     be (not a pure node, not due, not succeeded, or the run moved on):
     nothing was written, the caller claims under the lock, and a pure node
-    that ran has no effect to undo."""
+    that ran has no effect to undo. With ``follow`` False no successor is
+    claimed: all are queued and sent to the workers."""
     if run_id is None or not plans.fenced_writes():
         return False, None
     peeked = plans.peek_step(step_id, run_id)
@@ -250,7 +253,7 @@ def claim_pure_fenced(step_id: int, run_id: Any, run_inline: Inline) -> tuple[bo
         },
     )
     plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
-    return _decide_fenced(run, state, claimed, outcome, fence, events, changes)
+    return _decide_fenced(run, state, claimed, outcome, fence, events, changes, follow=follow)
 
 
 def renew(claim: Claim) -> bool:
@@ -328,6 +331,8 @@ def _decide_fenced(
     fence: sql.Fence,
     events: EventLog,
     changes: dict[str, Any],
+    *,
+    follow: bool = True,
 ) -> tuple[bool, Claim | None]:
     now = events.at
     graph = plans.graph_of(run.pk)
@@ -338,7 +343,7 @@ def _decide_fenced(
     if plan.failed is not None:
         return False, None  # failing the run ends other steps: under the lock
     known = {(claim.node_id, claim.visit): outcome.output}
-    applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=True)
+    applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=follow)
     changes.update(plans.settle(run, graph, state, events, now, known))
     if not plans.save_run(run, events, applied, state=state, fence=fence, **changes):
         plans.note_contended(run.pk)

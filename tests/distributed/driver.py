@@ -274,6 +274,20 @@ def cmd_sweep(args: argparse.Namespace) -> None:
         time.sleep(args.interval)
 
 
+def cmd_hook(args: argparse.Namespace) -> None:
+    """Publish a workflow of ``args.graph`` (JSON); print its webhook's path."""
+    from builder import services
+    from builder.models import Workflow
+    from triggers.models import Hook
+
+    user = setup_user()
+    workflow = Workflow.objects.create(
+        workspace=user.memberships.get().workspace, name="hook", graph=json.loads(args.graph)
+    )
+    services.create_version(user, workflow)
+    print(json.dumps({"path": f"/hooks/{Hook.objects.get(workflow=workflow).pk}/"}), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.distributed.driver")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -289,13 +303,15 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("--timeout", type=float, default=120)
     sweep = commands.add_parser("sweep")
     sweep.add_argument("--interval", type=float, default=0.5)
+    hook = commands.add_parser("hook")
+    hook.add_argument("graph", help="the workflow's graph document, JSON")
     args = parser.parse_args(argv)
 
     django.setup()
     import tests.distributed.worker_setup  # noqa: F401 -- test.probe and the short leases
 
     logging.basicConfig(level=logging.WARNING)
-    {"load": cmd_load, "sweep": cmd_sweep}[args.command](args)
+    {"load": cmd_load, "sweep": cmd_sweep, "hook": cmd_hook}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""A sync webhook runs its first steps in the web process when they are pure
+(Postgres): the answer needs no broker hop and no worker, and every step is
+still recorded. Any other step, and every successor, goes to the workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from runtime.models import Run, Step
+from tests.triggers.test_webhooks import hook_path, post, published, webhook_graph
+
+HTTP = {"id": "call", "type": "http.request", "config": {"url": "http://example.test/"}}
+
+
+def deliver(run_id: Any) -> list[str]:
+    """Play the worker: run the ``execute_step`` messages of this run that
+    the in-memory broker holds; return their step's node ids."""
+    from config.celery import app
+    from runtime import tasks
+
+    delivered = []
+    with app.connection_for_read() as conn:
+        queue = conn.SimpleQueue("celery")
+        try:
+            while True:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    break
+                message.ack()
+                args = message.decode()[0]
+                if message.headers.get("task") == "runtime.execute_step" and args[1:] == [
+                    str(run_id)
+                ]:
+                    delivered.append(Step.objects.get(pk=args[0]).node_id)
+                    tasks.execute_step(*args)
+        finally:
+            queue.close()
+    return delivered
+
+
+def postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("steps run in the web process on Postgres only (fenced writes)")
+
+
+def test_a_sync_hook_answers_with_no_worker_running(owner, held, settings) -> None:
+    postgres_only()
+    settings.WEBHOOK_SYNC_TIMEOUT_S = 0.5
+    workflow = published(owner, webhook_graph("sync"))
+    answer = post(hook_path(owner, workflow) + "?q=x", {"name": "Grace"})
+    assert answer.status_code == 200
+    assert answer.json() == {"reply": {"echo": "Grace", "q": "x"}}
+    run = Run.objects.get(workflow=workflow)
+    assert run.status == "succeeded"
+    [step] = Step.objects.filter(run=run, node_id="reply")
+    assert step.status == "succeeded" and step.attempts == 1
+    assert step.output == {"echo": "Grace", "q": "x"}
+    assert [e.seq for e in run.events.order_by("seq")] == list(range(1, run.event_seq + 1))
+    assert deliver(run.pk) == []  # nothing was left for a worker
+
+
+def test_the_successor_of_a_step_run_here_goes_to_a_worker(owner, held, settings) -> None:
+    postgres_only()
+    settings.WEBHOOK_SYNC_TIMEOUT_S = 0.3
+    graph = webhook_graph("sync")
+    graph["nodes"].append(HTTP | {"config": {"url": "http://example.test/", "timeout_s": 1}})
+    graph["edges"].append({"id": "e2", "source": "reply", "target": "call"})
+    workflow = published(owner, graph)
+    answer = post(hook_path(owner, workflow), {"name": "Ada"})
+    assert answer.status_code == 202  # the http step waits for a worker
+    run = Run.objects.get(pk=answer.json()["run_id"])
+    steps = dict(Step.objects.filter(run=run).values_list("node_id", "status"))
+    assert steps == {"hook": "succeeded", "reply": "succeeded", "call": "queued"}
+    assert deliver(run.pk) == ["call"]
+    assert Step.objects.get(run=run, node_id="call").status != "queued"
+
+
+@pytest.mark.parametrize("first", ["http", "delay"])
+def test_a_first_step_that_is_not_pure_or_does_not_succeed_goes_to_a_worker(
+    owner, held, settings, first: str
+) -> None:
+    settings.WEBHOOK_SYNC_TIMEOUT_S = 0.3
+    graph = webhook_graph("sync")
+    graph["nodes"][1] = (
+        HTTP | {"id": "reply"}
+        if first == "http"
+        else {"id": "reply", "type": "flow.delay", "config": {"seconds": 60}}
+    )
+    workflow = published(owner, graph)
+    answer = post(hook_path(owner, workflow), {})
+    assert answer.status_code == 202
+    run = Run.objects.get(pk=answer.json()["run_id"])
+    assert Step.objects.get(run=run, node_id="reply").status == "queued"
+    assert deliver(run.pk) == ["reply"]
+    assert Step.objects.get(run=run, node_id="reply").status in {"running", "waiting", "failed"}
+
+
+def test_an_async_hook_leaves_its_steps_to_the_workers(owner, held) -> None:
+    workflow = published(owner, webhook_graph("async"))
+    answer = post(hook_path(owner, workflow), {"name": "Ada"})
+    assert answer.status_code == 202
+    run = Run.objects.get(pk=answer.json()["run_id"])
+    assert Step.objects.get(run=run, node_id="reply").status == "queued"
+    assert deliver(run.pk) == ["reply"]
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.output == {"reply": {"echo": "Ada", "q": None}}
