@@ -96,6 +96,7 @@ def save_run(
     *,
     state: scheduler.State | None = None,
     fence: sql.Fence | None = None,
+    insert: bool = False,
     **changes: Any,
 ) -> bool:
     """Write the transition: the plan's rows if not yet written, its events
@@ -105,7 +106,14 @@ def save_run(
     With ``fence`` (see :func:`sql.write_fenced`) the transition was decided
     from a kept state without the run lock: it is written, in one statement
     and its own transaction, only if the run row and the step are still as
-    that state says; False (nothing written) when they are not."""
+    that state says; False (nothing written) when they are not.
+
+    With ``insert`` the run is new and not yet written: its row is inserted
+    with the transition (one statement on Postgres)."""
+    fused = applied is not None and not applied.written and connection.vendor == "postgresql"
+    if insert and (fence is not None or not fused):
+        _insert_run(run)
+        insert = False
     run.event_seq, pending = events.take(run.event_seq)
     for name, value in changes.items():
         setattr(run, name, value)
@@ -124,9 +132,13 @@ def save_run(
             facts = dataclasses.replace(facts, probes=answers)
         if applied is not None:
             applied.written = True
-    elif applied is not None and not applied.written and connection.vendor == "postgresql":
-        sql.write_fused(run.pk, applied.edges, applied.rows, pending, values)
+    elif fused:
+        sql.write_fused(
+            run.pk, applied.edges, applied.rows, pending, values, new_run=run if insert else None
+        )
         applied.written = True
+        if insert:
+            run._state.adding, run._state.db = False, connection.alias
     else:
         if applied is not None:
             write(run, applied)
@@ -138,6 +150,21 @@ def save_run(
         keep_state(run, state)
     hooks.publish_on_commit(pending)
     return True
+
+
+def new_run(**fields: Any) -> Run:
+    """A run not yet written (``save_run(..., insert=True)`` writes it with
+    its first transition), its defaults and ``created_at`` set."""
+    run = Run(**fields)
+    for field in Run._meta.concrete_fields:
+        if getattr(field, "auto_now_add", False):
+            field.pre_save(run, add=True)
+    return run
+
+
+def _insert_run(run: Run) -> None:
+    if run._state.adding:
+        run.save(force_insert=True)
 
 
 def load_state(run_id: Any) -> scheduler.State:

@@ -220,6 +220,32 @@ def column(model: type[models.Model], name: str) -> str:
     return _column(model, name)
 
 
+def table(model: type[models.Model]) -> str:
+    return _table(model)
+
+
+def fetch_one(text: str, params: Sequence[Any]) -> tuple | None:
+    """One row of a hot read outside the runtime (say, the webhook's hook
+    lookup), prepared on the server like the runtime's own statements."""
+    with _cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.fetchone()
+
+
+def finished_run(run_id: Any) -> dict[str, Any] | None:
+    """``{status, output, error}`` of the run if it has finished, else None."""
+    from runtime.models import RUN_FINISHED
+
+    text = (
+        f"SELECT {_column(Run, 'status')}, {_column(Run, 'output')}, {_column(Run, 'error')} "
+        f"FROM {_table(Run)} WHERE {_column(Run, 'id')} = %s"
+    )
+    row = fetch_one(text, [_prep(Run, "id", run_id)])
+    if row is None or row[0] not in RUN_FINISHED:
+        return None
+    return {"status": row[0], "output": _json(row[1]), "error": _json(row[2])}
+
+
 def prep(model: type[models.Model], name: str, value: Any) -> Any:
     return _prep(model, name, value)
 
@@ -307,16 +333,24 @@ def write_fused(
     steps: Sequence[Step],
     events: Sequence[RunEvent],
     run_values: Mapping[str, Any],
+    new_run: Run | None = None,
 ) -> None:
     """Postgres: the edge states, new steps, events and the run's update of
     one transition as a single statement (data-modifying CTEs), one round
-    trip instead of four."""
+    trip instead of four. With ``new_run`` (a run's first transition) the
+    run's row is inserted, with every field as ``new_run`` has it, instead
+    of updated: a run starts in one statement. (Foreign keys are checked at
+    the end of the statement, so its steps and events may refer to it.)"""
     parts: list[tuple[str, list[Any]]] = []
+    if new_run is not None:
+        values = [getattr(new_run, attname) for attname in _RUN_FIELDS.values()]
+        parts.append(_insert_sql(Run, list(_RUN_FIELDS), [values]))
     if edges:
         parts.append(_insert_sql(EdgeState, EDGE_FIELDS, [(run_id, *e) for e in edges]))
     if events:
         parts.append(_insert_sql(RunEvent, EVENT_FIELDS, _event_rows(events)))
-    parts.append(_update_sql(Run, run_values, {"id": run_id}))
+    if new_run is None:
+        parts.append(_update_sql(Run, run_values, {"id": run_id}))
     if steps:
         main, main_params = _step_insert_sql(steps)
     else:
@@ -331,6 +365,9 @@ def write_fused(
         if steps:
             _set_ids(steps, cursor.fetchall())
 
+
+#: every column of a run's row: field name -> attribute (``write_fused``'s insert)
+_RUN_FIELDS = {f.name: f.attname for f in Run._meta.concrete_fields}
 
 RUN_COLUMNS = (
     "id",

@@ -4,11 +4,12 @@ commit. Nothing is created when any check fails."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts import audit, permissions
 from accounts.permissions import Action
@@ -41,25 +42,29 @@ def start_run(
     _require_valid(document, pinned)
     trigger = _trigger(document, trigger_kind, trigger_node)
     _check_input(trigger, input)
-    with transaction.atomic():
-        run = Run.objects.create(
-            workspace_id=workflow.workspace_id,
-            workflow=workflow,
-            version=pinned,
-            version_number=pinned.number if pinned else None,
-            is_draft=pinned is None,
-            graph=document,
-            input=input,
-            started_by=user if user is not None else None,
-            trigger_kind=trigger_kind,
-            trigger_node=trigger["id"],
-            parent_step=parent_step,
-        )
-        topology = plans.graph_of(run.pk, run).topology
-        # A trigger's output is the run's input (rule 1): its step is recorded
-        # as it ends right here, which saves a broker hop and two transactions.
-        plan = scheduler.start_with_trigger_ended(topology, trigger["id"])
-        _begin(run, plan, {(trigger["id"], 1): input})
+    # The run is written with its first transition: on Postgres one
+    # statement, which needs no transaction of its own unless an audit
+    # entry (a person started it) or a failure at the start goes with it.
+    run = plans.new_run(
+        workspace_id=workflow.workspace_id,
+        workflow=workflow,
+        version=pinned,
+        version_number=pinned.number if pinned else None,
+        is_draft=pinned is None,
+        graph=document,
+        input=input,
+        started_by=user if user is not None else None,
+        trigger_kind=trigger_kind,
+        trigger_node=trigger["id"],
+        parent_step=parent_step,
+    )
+    topology = plans.graph_of(run.pk, run).topology
+    # A trigger's output is the run's input (rule 1): its step is recorded
+    # as it ends right here, which saves a broker hop and two transactions.
+    plan = scheduler.start_with_trigger_ended(topology, trigger["id"])
+    one_statement = user is None and plan.failed is None and connection.vendor == "postgresql"
+    with contextlib.nullcontext() if one_statement else transaction.atomic(savepoint=False):
+        _begin(run, plan, {(trigger["id"], 1): input}, insert=True)
         if user is not None:  # runs started by triggers are recorded by their runs
             _audit_start(user, run)
     return run
@@ -170,8 +175,11 @@ def _check_input(trigger: dict, payload: Any) -> None:
         )
 
 
-def _begin(run: Run, plan: scheduler.Plan, reused: dict | None = None) -> None:
-    """Apply the first plan of a run and dispatch its queued steps on commit."""
+def _begin(
+    run: Run, plan: scheduler.Plan, reused: dict | None = None, *, insert: bool = False
+) -> None:
+    """Apply the first plan of a run and dispatch its queued steps on commit
+    (``insert``: the run's row is not written yet)."""
     now = clock.now()
     events = EventLog(run.pk, now)
     events.run(RunStatus.QUEUED, trigger_kind=run.trigger_kind)
@@ -181,6 +189,9 @@ def _begin(run: Run, plan: scheduler.Plan, reused: dict | None = None) -> None:
     applied = plans.apply_plan(run, graph, plan, state, events, now, reused or {})
     changes: dict[str, Any] = {}
     if plan.failed is not None:
+        if insert:
+            run.save(force_insert=True)
+            insert = False
         plans.write(run, applied)  # the run's failure must see (and skip) the new steps
         node_id, visit = plan.failed
         failed = Step.objects.filter(run_id=run.pk, node_id=node_id, visit=visit).first()
@@ -188,7 +199,7 @@ def _begin(run: Run, plan: scheduler.Plan, reused: dict | None = None) -> None:
     elif scheduler.outcome(state) != scheduler.RUNNING:
         changes = plans.settle(run, graph, state, events, now, reused)
     # The plan's rows go with the events and the run's update (one statement on Postgres).
-    plans.save_run(run, events, applied, state=state, **changes)
+    plans.save_run(run, events, applied, state=state, insert=insert, **changes)
     dispatch.on_commit(applied.dispatch, run.pk)
 
 
