@@ -78,10 +78,9 @@ def _receive(
 
 
 def _finished_run(run_id: Any) -> dict[str, Any] | None:
-    from runtime.models import RUN_FINISHED, Run
+    from runtime.engine import sql
 
-    run = Run.objects.filter(pk=run_id).values("status", "output", "error").first()
-    return run if run and run["status"] in RUN_FINISHED else None
+    return sql.finished_run(run_id)
 
 
 def _sync_answer(run_id: Any, state: dict[str, Any]) -> Answer:

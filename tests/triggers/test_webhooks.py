@@ -108,6 +108,11 @@ def test_unknown_hook_is_404_json(transactional_db):
     assert answer.status_code == 404 and answer.json()["detail"]
 
 
+def test_an_overlong_hook_id_is_404(transactional_db):
+    answer = post("/hooks/" + "x" * 300 + "/", {})
+    assert answer.status_code == 404 and answer.json()["detail"]
+
+
 def test_a_new_version_without_the_trigger_drops_the_url(owner):
     workflow = published(owner, webhook_graph())
     path = hook_path(owner, workflow)
