@@ -73,7 +73,8 @@ def _receive(
     if hook.mode != "sync":
         execute.send_all(batches)
         return hook, run, None
-    ran_here = execute.run_here_or_send(batches)
+    with waiting.answered_here():
+        ran_here = execute.run_here_or_send(batches)
     return hook, run, _finished_run(run.pk) if ran_here else None
 
 

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -60,8 +60,25 @@ def channel() -> str:
     return f"{CHANNEL_PREFIX}:{database}"
 
 
+_here = threading.local()
+
+
+@contextlib.contextmanager
+def answered_here() -> Iterator[None]:
+    """Runs that end inside the block end in the thread that will answer
+    for them (a sync webhook's first steps, run in its web process): no
+    other process waits for them, so their end is not announced."""
+    _here.active = True
+    try:
+        yield
+    finally:
+        _here.active = False
+
+
 def publish_finished(run_ids: list[str]) -> None:
     """Tell the web processes (distributed mode) that these runs ended."""
+    if getattr(_here, "active", False):
+        return
     if settings.REDIS_URL and run_ids:
         try:
             _redis().publish(channel(), ",".join(run_ids))
