@@ -73,8 +73,11 @@ def _receive(
     if hook.mode != "sync":
         execute.send_all(batches)
         return hook, run, None
-    with waiting.answered_here():
+    with waiting.answered_here() as ended:
         ran_here = execute.run_here_or_send(batches)
+    facts = ended.get(str(run.pk))
+    if facts is not None and facts.status == "succeeded":
+        return hook, run, {"status": facts.status, "output": facts.output, "error": None}
     return hook, run, _finished_run(run.pk) if ran_here else None
 
 

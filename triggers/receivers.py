@@ -25,7 +25,8 @@ def on_run_events(events: Sequence[Any]) -> None:
     waited = [
         str(r) for r, facts in ended.items() if facts is None or facts.trigger_kind == "webhook"
     ]
-    waiting.publish_finished(waited)
+    if not waiting.ended_here(ended):
+        waiting.publish_finished(waited)
     for run_id, facts in ended.items():
         try:
             after_run_finished(run_id, facts)

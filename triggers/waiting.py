@@ -19,7 +19,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -64,21 +64,31 @@ _here = threading.local()
 
 
 @contextlib.contextmanager
-def answered_here() -> Iterator[None]:
+def answered_here() -> Iterator[dict[str, Any]]:
     """Runs that end inside the block end in the thread that will answer
     for them (a sync webhook's first steps, run in its web process): no
-    other process waits for them, so their end is not announced."""
-    _here.active = True
+    other process waits for them, so their end is not announced; the block
+    gets them instead, run id -> the ending transition's ``RunFacts``."""
+    ended: dict[str, Any] = {}
+    _here.ended = ended
     try:
-        yield
+        yield ended
     finally:
-        _here.active = False
+        _here.ended = None
+
+
+def ended_here(ended: Mapping[Any, Any]) -> bool:
+    """Hand runs that ended to the :func:`answered_here` block of this
+    thread, if there is one (then True: nobody else needs to hear)."""
+    block = getattr(_here, "ended", None)
+    if block is None:
+        return False
+    block.update((str(run_id), facts) for run_id, facts in ended.items())
+    return True
 
 
 def publish_finished(run_ids: list[str]) -> None:
     """Tell the web processes (distributed mode) that these runs ended."""
-    if getattr(_here, "active", False):
-        return
     if settings.REDIS_URL and run_ids:
         try:
             _redis().publish(channel(), ",".join(run_ids))
