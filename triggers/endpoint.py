@@ -58,8 +58,8 @@ def _receive(
     hook_id: str, call: services.WebhookCall
 ) -> tuple[services.Hook, Any, dict[str, Any] | None] | Answer:
     """Start the run; for a ``sync`` hook, run its first steps here when they
-    are pure (Postgres: see :func:`execute.run_here_or_send`) and say how the
-    run ended, if it did. Every other step goes to the workers."""
+    are pure (see :func:`execute.run_here_or_send`) and say how the run
+    ended, if it did. Every other step goes to the workers."""
     guard = _sqlite_writer if connection.vendor == "sqlite" else contextlib.nullcontext()
     with dispatch.held() as batches:
         try:
@@ -73,7 +73,7 @@ def _receive(
     if hook.mode != "sync":
         execute.send_all(batches)
         return hook, run, None
-    with waiting.answered_here() as ended:
+    with guard, waiting.answered_here() as ended:
         ran_here = execute.run_here_or_send(batches)
     facts = ended.get(str(run.pk))
     if facts is not None and facts.status == "succeeded":

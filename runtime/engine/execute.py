@@ -50,11 +50,12 @@ def execute_step(step_id: int, run_id: Any = None) -> None:
 
 def run_here_or_send(batches: dispatch.Batches) -> bool:
     """Run the queued steps of pure nodes among ``batches`` (collected by
-    :func:`dispatch.held`) in this thread, each claimed, run and ended in
-    one fenced statement (Postgres), its successors sent to the workers;
-    send every other step to the workers. True if any step ran here. A sync
-    webhook's first steps run this way, without a broker hop, and are as
-    durable as a worker's."""
+    :func:`dispatch.held`) in this thread, each claimed, run and ended as a
+    worker would (Postgres: one fenced statement; SQLite: one transaction
+    under the run lock), its successors sent to the workers; send every
+    other step to the workers. True if any step ran here. A sync webhook's
+    first steps run this way, without a broker hop, and are as durable as a
+    worker's."""
     pending = [(list(step_ids), run_id) for step_ids, run_id in batches]
     ran = False
     try:
@@ -67,19 +68,31 @@ def run_here_or_send(batches: dispatch.Batches) -> bool:
     return ran
 
 
+def _ran_here(step_id: int, run_id: Any) -> bool:
+    try:
+        if plans.fenced_writes():
+            done, _ = transitions.claim_pure_fenced(step_id, run_id, run_pure, follow=False)
+            return done
+        # no fenced path (SQLite): a pure step is claimed, run and ended in
+        # one transaction under the run lock, as a worker's claim does it
+        node_id = Step.objects.filter(pk=step_id, run_id=run_id).values_list("node_id").first()
+        if node_id is None or not transitions.is_pure(plans.graph_of(run_id), node_id[0]):
+            return False
+        claimed = transitions.claim(step_id, run_pure, run_id=run_id, follow=False)
+        if claimed is not None:  # claimed but not run (cannot happen to a new pure step)
+            outcome = run_claimed(claimed)
+            if outcome is not None:
+                transitions.finish(claimed, outcome, inline=False)
+        return True
+    except DatabaseError:
+        log.warning("running step %s here failed; sending it to a worker", step_id)
+        return False
+
+
 def send_all(batches: dispatch.Batches) -> None:
     """Send every step of ``batches`` to the workers."""
     for step_ids, run_id in batches:
         dispatch.send(step_ids, run_id)
-
-
-def _ran_here(step_id: int, run_id: Any) -> bool:
-    try:
-        done, _ = transitions.claim_pure_fenced(step_id, run_id, run_pure, follow=False)
-    except DatabaseError:
-        log.warning("running step %s here failed; sending it to a worker", step_id)
-        return False
-    return done
 
 
 def run_pure(claim: Claim) -> Outcome | None:

@@ -124,7 +124,9 @@ def _claim_of(run: Run, row: Step) -> Claim:
 # -- claim -----------------------------------------------------------------------
 
 
-def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None) -> Claim | None:
+def claim(
+    step_id: int, run_inline: Inline | None = None, *, run_id: Any = None, follow: bool = True
+) -> Claim | None:
     """Take a queued, due step: ``UPDATE ... WHERE status='queued'`` with a new
     lease. None when someone else has it, it is not due, or it ended (a
     duplicate delivery does nothing).
@@ -133,9 +135,10 @@ def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None)
     transaction (a pure node: microseconds, nothing outside the database);
     when it returns an outcome, the step's end is recorded here too (one
     commit for the claim and the end) and the claim returned is that of the
-    single ready successor, if any, as :func:`finish` returns it."""
+    single ready successor, if any, as :func:`finish` returns it (with
+    ``follow`` False none is claimed: all are queued and sent)."""
     if run_inline is not None:
-        done, successor = claim_pure_fenced(step_id, run_id, run_inline)
+        done, successor = claim_pure_fenced(step_id, run_id, run_inline, follow=follow)
         if done:
             return successor
     with transaction.atomic():
@@ -170,7 +173,7 @@ def claim(step_id: int, run_inline: Inline | None = None, *, run_id: Any = None)
         graph = plans.graph_of(run.pk)
         state = plans.state_of(run)
         plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
-        next_row = _end(run, graph, state, claimed, outcome, events, now, changes, inline=True)
+        next_row = _end(run, graph, state, claimed, outcome, events, now, changes, inline=follow)
     return _claim_of(run, next_row) if next_row is not None else None
 
 

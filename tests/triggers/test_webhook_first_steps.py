@@ -1,13 +1,10 @@
-"""A sync webhook runs its first steps in the web process when they are pure
-(Postgres): the answer needs no broker hop and no worker, and every step is
-still recorded. Any other step, and every successor, goes to the workers."""
+"""A sync webhook runs its first steps in the web process when they are
+pure: the answer needs no broker hop and no worker, and every step is still
+recorded. Any other step, and every successor, goes to the workers."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import pytest
-from django.db import connection
 
 from runtime.models import Run, Step
 from tests.triggers.test_webhooks import hook_path, post, published, webhook_graph
@@ -42,13 +39,7 @@ def deliver(run_id: Any) -> list[str]:
     return delivered
 
 
-def postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("steps run in the web process on Postgres only (fenced writes)")
-
-
 def test_a_sync_hook_answers_with_no_worker_running(owner, held, settings) -> None:
-    postgres_only()
     settings.WEBHOOK_SYNC_TIMEOUT_S = 0.5
     workflow = published(owner, webhook_graph("sync"))
     answer = post(hook_path(owner, workflow) + "?q=x", {"name": "Grace"})
@@ -64,7 +55,6 @@ def test_a_sync_hook_answers_with_no_worker_running(owner, held, settings) -> No
 
 
 def test_the_successor_of_a_step_run_here_goes_to_a_worker(owner, held, settings) -> None:
-    postgres_only()
     settings.WEBHOOK_SYNC_TIMEOUT_S = 0.3
     graph = webhook_graph("sync")
     graph["nodes"].append(HTTP | {"config": {"url": "http://example.test/", "timeout_s": 1}})
@@ -79,24 +69,34 @@ def test_the_successor_of_a_step_run_here_goes_to_a_worker(owner, held, settings
     assert Step.objects.get(run=run, node_id="call").status != "queued"
 
 
-@pytest.mark.parametrize("first", ["http", "delay"])
-def test_a_first_step_that_is_not_pure_or_does_not_succeed_goes_to_a_worker(
-    owner, held, settings, first: str
-) -> None:
+def test_a_first_step_that_is_not_pure_goes_to_a_worker(owner, held, settings) -> None:
     settings.WEBHOOK_SYNC_TIMEOUT_S = 0.3
     graph = webhook_graph("sync")
-    graph["nodes"][1] = (
-        HTTP | {"id": "reply"}
-        if first == "http"
-        else {"id": "reply", "type": "flow.delay", "config": {"seconds": 60}}
-    )
+    graph["nodes"][1] = HTTP | {"id": "reply"}
     workflow = published(owner, graph)
     answer = post(hook_path(owner, workflow), {})
     assert answer.status_code == 202
     run = Run.objects.get(pk=answer.json()["run_id"])
     assert Step.objects.get(run=run, node_id="reply").status == "queued"
     assert deliver(run.pk) == ["reply"]
-    assert Step.objects.get(run=run, node_id="reply").status in {"running", "waiting", "failed"}
+    assert Step.objects.get(run=run, node_id="reply").status in {"running", "failed"}
+
+
+def test_a_first_step_that_waits_is_left_waiting_once(owner, held, settings) -> None:
+    """Postgres sends a step that does not succeed to a worker (the fenced
+    path only writes successes); SQLite records its wait here, under the
+    lock, as the worker would. Either way it waits once, with its timer."""
+    settings.WEBHOOK_SYNC_TIMEOUT_S = 0.3
+    graph = webhook_graph("sync")
+    graph["nodes"][1] = {"id": "reply", "type": "flow.delay", "config": {"seconds": 60}}
+    workflow = published(owner, graph)
+    answer = post(hook_path(owner, workflow), {})
+    assert answer.status_code == 202
+    run = Run.objects.get(pk=answer.json()["run_id"])
+    sent = deliver(run.pk)
+    [step] = Step.objects.filter(run=run, node_id="reply")
+    assert sent in (["reply"], []) and step.status == "waiting" and step.attempts == 1
+    assert step.due_at is not None and step.due_at > run.created_at
 
 
 def test_an_async_hook_leaves_its_steps_to_the_workers(owner, held) -> None:
