@@ -28,7 +28,15 @@ from runtime.engine.log import EventLog
 from runtime.exceptions import RunConflict
 from runtime.models import RUN_FINISHED, Run, RunStatus, Step, StepStatus
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
+_HOST = socket.gethostname()
+
+
+def worker_name() -> str:
+    """``host:pid`` of the process running a step, asked at each claim: a
+    prefork pool imports this module in its main process, before it forks."""
+    return f"{_HOST}:{os.getpid()}"
+
+
 #: a step whose worker vanished is re-run at least this many times in all
 #: (unless its retry policy allows more) before it fails for good
 WORKER_LOST_ATTEMPTS = 3
@@ -93,7 +101,7 @@ def lease_fields(now: datetime) -> dict[str, Any]:
     return {
         "lease_token": uuid.uuid4(),
         "lease_expires_at": now + timedelta(seconds=plans.lease_seconds()),
-        "worker": WORKER,
+        "worker": worker_name(),
     }
 
 

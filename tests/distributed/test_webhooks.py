@@ -85,7 +85,7 @@ def test_sync_hooks_answer_from_the_web_process_or_after_a_worker(deployment) ->
     assert (status, body) == (200, {"reply": {"n": 7}}), deployment.logs()
     assert 1.0 <= took < 8, took  # the timer, a worker and the Redis announcement
 
-    counts, pure_pids = _steps(running.database.url)
+    counts, pure_pids, waited_pids = _steps(running.database.url)
     assert counts == {
         "hook": {"succeeded": 21},
         "reply": {"succeeded": 21},
@@ -93,6 +93,8 @@ def test_sync_hooks_answer_from_the_web_process_or_after_a_worker(deployment) ->
     }
     # the pure calls' steps ran in the uvicorn processes, none in the worker
     assert pure_pids and pure_pids <= set(pool_children(web.popen.pid)), pure_pids
+    # the timer's step ran in a pool process of the worker (not its main process)
+    assert waited_pids and waited_pids <= set(pool_children(worker.popen.pid)), waited_pids
 
 
 def _listening(port: int) -> bool:
@@ -102,8 +104,9 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _steps(database_url: str) -> tuple[dict[str, dict[str, int]], set[int]]:
-    """Step counts by node and status; the pids that ran the pure runs' steps."""
+def _steps(database_url: str) -> tuple[dict[str, dict[str, int]], set[int], set[int]]:
+    """Step counts by node and status; the pids that ran the pure runs'
+    steps, and the one that ran the timer's step."""
     import psycopg
 
     with psycopg.connect(database_url) as conn:
@@ -119,4 +122,8 @@ def _steps(database_url: str) -> tuple[dict[str, dict[str, int]], set[int]]:
                 " (SELECT 1 FROM runtime_step w WHERE w.run_id = s.run_id AND w.node_id = 'wait')"
             )
         }
-        return counts, pids
+        waited = {
+            int(worker.rsplit(":", 1)[1])
+            for (worker,) in conn.execute("SELECT worker FROM runtime_step WHERE node_id = 'wait'")
+        }
+        return counts, pids, waited
