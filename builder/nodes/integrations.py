@@ -340,7 +340,8 @@ class Email(NodeType):
 
 def _mail_connection(ctx: NodeContext, ref: str | None) -> tuple[Any, str | None]:
     """An SMTP connection from the workspace credential ``ref`` (its host is
-    vetted like any outbound call), or the server's default mail backend."""
+    vetted like any outbound call, and the connection goes to the address
+    vetted: :mod:`integrations.mail`), or the server's default mail backend."""
     from django.core.mail import get_connection
 
     from integrations import outbound
@@ -350,11 +351,12 @@ def _mail_connection(ctx: NodeContext, ref: str | None) -> tuple[Any, str | None
     settings, secret = _credential(ctx, ref, "smtp")
     host, port = settings["host"], int(settings.get("port") or 587)
     try:
-        outbound.vetted_addresses(host, port, workspace=ctx.workspace_id)
+        addresses = outbound.vetted_addresses(host, port, workspace=ctx.workspace_id)
     except (outbound.OutboundRefused, OSError) as exc:
         raise NodeError(str(exc), type="OutboundRefused") from None
     connection = get_connection(
-        "django.core.mail.backends.smtp.EmailBackend",
+        "integrations.mail.PinnedEmailBackend",
+        address=str(addresses[0]),  # the vetted address, not the name again
         host=host,
         port=port,
         username=settings.get("username") or "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from builder.nodes.base import NodeError
@@ -64,6 +66,35 @@ def test_the_same_step_sends_the_same_message_id(ctx, workspace, settings):
         if line.startswith("Message-ID")
     }
     assert len(mailbox.messages) == 2 and len(ids) == 1
+
+
+def test_the_mail_goes_to_the_address_that_was_vetted(ctx, workspace, settings, monkeypatch):
+    """DNS rebinding: the credential's host name resolves to an allowed
+    address when it is vetted and to another one afterwards; the connection
+    still goes to the vetted address."""
+    with local_smtp() as (mailbox, port):
+        settings.OUTBOUND_ALLOW = [f"127.0.0.1:{port}"]
+        make_credential(
+            workspace,
+            name="mail",
+            kind="smtp",
+            config={"host": "mail.acme.test", "port": port, "use_tls": False},
+            secret="",
+        )
+        answers = iter(["127.0.0.1"])  # the first answer is vetted; later ones differ
+        resolve = socket.getaddrinfo
+
+        def rebinding(host, *args, **kwargs):
+            if host == "mail.acme.test":
+                host = next(answers, "127.0.0.2")  # nothing listens there
+            return resolve(host, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        result = run_node(
+            "notify.email", ctx, {"to": "a@acme.test", "subject": "x", "credential": "mail"}
+        )
+    assert result.output["sent"] is True
+    assert [m["to"] for m in mailbox.messages] == [["a@acme.test"]]
 
 
 def test_default_backend_without_credential(ctx, settings):
