@@ -100,3 +100,12 @@ def rerunnable_nodes(run: Run) -> list[str]:
         for node in nodes
         if isinstance(node, dict) and not str(node.get("type", "")).startswith("trigger.")
     ]
+
+
+def finished_run(run_id: Any) -> dict[str, Any] | None:
+    """``{status, output, error}`` of run ``run_id`` once it has finished,
+    else None. Unscoped: for a caller that started the run itself (a sync
+    webhook waiting for its answer)."""
+    from runtime.engine import sql
+
+    return sql.finished_run(run_id)

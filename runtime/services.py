@@ -8,7 +8,8 @@ after commit. Errors are :mod:`runtime.exceptions` with an HTTP status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from runtime.models import Run, Step
@@ -98,3 +99,37 @@ def sweep() -> dict[str, int]:
     from runtime.engine import sweeper
 
     return sweeper.tick()
+
+
+class HeldSteps:
+    """The steps made queued inside :func:`steps_held`, not yet sent."""
+
+    def __init__(self, batches: list) -> None:
+        self._batches = batches
+
+    def send(self) -> None:
+        """Send them all to the workers."""
+        from runtime.engine import execute
+
+        execute.send_all(self._batches)
+
+    def run_here(self) -> bool:
+        """Claim, run and end the pure ones (``data.*``, ``logic.*``) in this
+        thread, as a worker would, and send the rest and their successors to
+        the workers; True if any ran here. Call it after the block."""
+        from runtime.engine import execute
+
+        return execute.run_here_or_send(self._batches)
+
+
+@contextmanager
+def steps_held() -> Iterator[HeldSteps]:
+    """Inside the block, the steps this thread's transitions make queued (a
+    run it starts, say) are not sent to the workers on commit; after it, the
+    caller sends them or runs the pure ones itself (a sync webhook: its
+    answer then needs no broker hop). Steps a caller drops are found by the
+    sweeper, like a lost message."""
+    from runtime.engine import dispatch
+
+    with dispatch.held() as batches:
+        yield HeldSteps(batches)

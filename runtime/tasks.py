@@ -11,23 +11,13 @@ from celery import shared_task
 def execute_step(step_id: int, run_id: str | None = None) -> None:
     """Claim step ``step_id`` (of run ``run_id``, when the sender knew it) and
     run it (and any single ready successor). A duplicate or late delivery
-    finds the step claimed or ended and does nothing.
-
-    A connection the database server ended since its last check (a restart,
-    an idle timeout; the worker checks at most once a second, see
-    ``config.celery``) fails the first statement: the task then runs once
-    more on a new connection instead of leaving the step to the sweeper."""
-    from django.db import InterfaceError, OperationalError, connection
-
+    finds the step claimed or ended and does nothing; so a connection the
+    database server ended since its last check (``config.db``) costs one
+    more try on a new one, not a wait for the sweeper."""
+    from config.db import once_more_on_a_new_connection
     from runtime.engine.execute import execute_step as run
 
-    try:
-        run(step_id, run_id)
-    except (OperationalError, InterfaceError):
-        if connection.in_atomic_block or (connection.connection and connection.is_usable()):
-            raise
-        connection.close()
-        run(step_id, run_id)
+    once_more_on_a_new_connection(run, step_id, run_id)
 
 
 @shared_task(name="runtime.tick", ignore_result=True)

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import connection
 
 from config.db import recycle_connections
-from runtime.engine import dispatch, execute
+from runtime import selectors
+from runtime import services as runtime_services
 from runtime.exceptions import RuntimeServiceError
 from triggers import services, waiting
 from triggers.exceptions import HookError, RateLimited
@@ -58,10 +59,10 @@ def _receive(
     hook_id: str, call: services.WebhookCall
 ) -> tuple[services.Hook, Any, dict[str, Any] | None] | Answer:
     """Start the run; for a ``sync`` hook, run its first steps here when they
-    are pure (see :func:`execute.run_here_or_send`) and say how the run
+    are pure (see :func:`runtime.services.steps_held`) and say how the run
     ended, if it did. Every other step goes to the workers."""
     guard = _sqlite_writer if connection.vendor == "sqlite" else contextlib.nullcontext()
-    with dispatch.held() as batches:
+    with runtime_services.steps_held() as held:
         try:
             with guard:
                 hook, run = services.receive(hook_id, call)
@@ -71,10 +72,10 @@ def _receive(
         except RuntimeServiceError as exc:
             return Answer(exc.status, {"detail": exc.detail, "errors": exc.errors})
     if hook.mode != "sync":
-        execute.send_all(batches)
+        held.send()
         return hook, run, None
     with guard, waiting.answered_here() as ended:
-        ran_here = execute.run_here_or_send(batches)
+        ran_here = held.run_here()
     facts = ended.get(str(run.pk))
     if facts is not None and facts.status == "succeeded":
         return hook, run, {"status": facts.status, "output": facts.output, "error": None}
@@ -82,9 +83,7 @@ def _receive(
 
 
 def _finished_run(run_id: Any) -> dict[str, Any] | None:
-    from runtime.engine import sql
-
-    return sql.finished_run(run_id)
+    return selectors.finished_run(run_id)
 
 
 def _sync_answer(run_id: Any, state: dict[str, Any]) -> Answer:

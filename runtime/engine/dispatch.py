@@ -28,7 +28,7 @@ Batches = list[tuple[list[int], Any]]
 def held() -> Iterator[Batches]:
     """Inside the block, the steps this thread makes queued are not sent when
     their transaction commits but collected, for the caller to run here or
-    send (:func:`runtime.engine.execute.run_here_or_send`). A batch the
+    send (:func:`runtime.services.steps_held`). A batch the
     caller drops is found by the sweeper, like a lost message."""
     batches: Batches = []
     previous = getattr(_local, "held", None)

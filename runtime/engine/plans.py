@@ -112,7 +112,7 @@ def save_run(
     with the transition (one statement on Postgres)."""
     fused = applied is not None and not applied.written and connection.vendor == "postgresql"
     if insert and (fence is not None or not fused):
-        _insert_run(run)
+        insert_run(run)
         insert = False
     run.event_seq, pending = events.take(run.event_seq)
     for name, value in changes.items():
@@ -154,7 +154,8 @@ def save_run(
 
 def new_run(**fields: Any) -> Run:
     """A run not yet written (``save_run(..., insert=True)`` writes it with
-    its first transition), its defaults and ``created_at`` set."""
+    its first transition, :func:`insert_run` alone), its defaults and
+    ``created_at`` set."""
     run = Run(**fields)
     for field in Run._meta.concrete_fields:
         if getattr(field, "auto_now_add", False):
@@ -162,7 +163,8 @@ def new_run(**fields: Any) -> Run:
     return run
 
 
-def _insert_run(run: Run) -> None:
+def insert_run(run: Run) -> None:
+    """Write a run made by :func:`new_run` on its own (if not written yet)."""
     if run._state.adding:
         run.save(force_insert=True)
 

@@ -220,27 +220,18 @@ def column(model: type[models.Model], name: str) -> str:
     return _column(model, name)
 
 
-def table(model: type[models.Model]) -> str:
-    return _table(model)
-
-
-def fetch_one(text: str, params: Sequence[Any]) -> tuple | None:
-    """One row of a hot read outside the runtime (say, the webhook's hook
-    lookup), prepared on the server like the runtime's own statements."""
-    with _cursor() as cursor:
-        cursor.execute(text, params)
-        return cursor.fetchone()
-
-
 def finished_run(run_id: Any) -> dict[str, Any] | None:
-    """``{status, output, error}`` of the run if it has finished, else None."""
+    """``{status, output, error}`` of the run if it has finished, else None
+    (a sync webhook's answer, read as often as its caller waits)."""
     from runtime.models import RUN_FINISHED
 
     text = (
         f"SELECT {_column(Run, 'status')}, {_column(Run, 'output')}, {_column(Run, 'error')} "
         f"FROM {_table(Run)} WHERE {_column(Run, 'id')} = %s"
     )
-    row = fetch_one(text, [_prep(Run, "id", run_id)])
+    with _cursor() as cursor:
+        cursor.execute(text, [_prep(Run, "id", run_id)])
+        row = cursor.fetchone()
     if row is None or row[0] not in RUN_FINISHED:
         return None
     return {"status": row[0], "output": _json(row[1]), "error": _json(row[2])}
@@ -271,9 +262,15 @@ def update_returning_claimed(
         row = cursor.fetchone()
     if row is None:
         return None
-    step_id, node_id, visit, attempts, raw_input, raw_wait = row
+    return _claimed_step(*row)
+
+
+def _claimed_step(
+    pk: int, node_id: str, visit: int, attempts: int, raw_input: Any, raw_wait: Any
+) -> Step:
+    """A step with the fields running it needs (:data:`CLAIMED`), as read."""
     return Step(
-        pk=step_id,
+        pk=pk,
         node_id=node_id,
         visit=visit,
         attempts=attempts,
@@ -436,15 +433,8 @@ def peek_queued(
     if row is None:
         return None
     run = _run_of(row[: len(names)], with_graph)
-    pk, node_id, visit, attempts, raw_input, raw_wait, due_at, steps, edges = row[len(names) :]
-    step = Step(
-        pk=pk,
-        node_id=node_id,
-        visit=visit,
-        attempts=attempts,
-        input=_json(raw_input),
-        wait=_json(raw_wait),
-    )
+    *claimed, due_at, steps, edges = row[len(names) :]
+    step = _claimed_step(*claimed)
     state = scheduler.State()
     for name, number, status, port in json.loads(steps):
         state.steps[(name, number)] = scheduler.StepView(name, number, status, port)

@@ -189,9 +189,8 @@ def _begin(
     applied = plans.apply_plan(run, graph, plan, state, events, now, reused or {})
     changes: dict[str, Any] = {}
     if plan.failed is not None:
-        if insert:
-            run.save(force_insert=True)
-            insert = False
+        plans.insert_run(run)
+        insert = False
         plans.write(run, applied)  # the run's failure must see (and skip) the new steps
         node_id, visit = plan.failed
         failed = Step.objects.filter(run_id=run.pk, node_id=node_id, visit=visit).first()

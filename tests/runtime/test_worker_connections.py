@@ -64,15 +64,21 @@ def task_starts() -> None:
     worker_app.recycle_database_connections(task=TASK)
 
 
+def session_ended_after_a_check(clock: Clock, seconds: float) -> int:
+    """A task checks the connection and uses it; the server ends the
+    session; ``seconds`` pass. The ended session's pid."""
+    task_starts()
+    assert Workspace.objects.count() == 0
+    ended = end_session()
+    clock.now += seconds
+    return ended
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_ended_after_the_last_check_is_found_before_the_next_task(
     worker_clock: Clock,
 ) -> None:
-    task_starts()
-    assert Workspace.objects.count() == 0
-    ended = end_session()
-    worker_clock.now += 1.5  # the last check is older than a second: this task checks
-
+    ended = session_ended_after_a_check(worker_clock, 1.5)  # older than a second: this task checks
     task_starts()
     assert Workspace.objects.count() == 0  # the task's first statement works
     assert connection.connection.info.backend_pid != ended
@@ -82,11 +88,7 @@ def test_a_connection_ended_after_the_last_check_is_found_before_the_next_task(
 def test_within_a_second_of_a_check_a_dead_connection_fails_one_statement(
     worker_clock: Clock,
 ) -> None:
-    task_starts()
-    assert Workspace.objects.count() == 0
-    ended = end_session()
-    worker_clock.now += 0.2  # no check this time: the statement finds out
-
+    ended = session_ended_after_a_check(worker_clock, 0.2)  # no check: the statement finds out
     task_starts()
     with pytest.raises(OperationalError):
         Workspace.objects.count()

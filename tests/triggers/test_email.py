@@ -45,16 +45,22 @@ def test_email_through_a_workspace_smtp_credential(ctx, workspace, settings):
     assert "Subject: Hi" in message["data"] and "Ticket 7 needs you" in message["data"]
 
 
+def plain_smtp_credential(workspace, settings, port: int, host: str = "127.0.0.1") -> None:
+    """Credential ``mail``: plain SMTP, no login, to ``host``; 127.0.0.1 on
+    ``port`` allowed for outbound calls."""
+    settings.OUTBOUND_ALLOW = [f"127.0.0.1:{port}"]
+    make_credential(
+        workspace,
+        name="mail",
+        kind="smtp",
+        config={"host": host, "port": port, "use_tls": False},
+        secret="",
+    )
+
+
 def test_the_same_step_sends_the_same_message_id(ctx, workspace, settings):
     with local_smtp() as (mailbox, port):
-        settings.OUTBOUND_ALLOW = [f"127.0.0.1:{port}"]
-        make_credential(
-            workspace,
-            name="mail",
-            kind="smtp",
-            config={"host": "127.0.0.1", "port": port, "use_tls": False},
-            secret="",
-        )
+        plain_smtp_credential(workspace, settings, port)
         for _ in range(2):
             run_node(
                 "notify.email", ctx, {"to": "a@acme.test", "subject": "x", "credential": "mail"}
@@ -73,14 +79,7 @@ def test_the_mail_goes_to_the_address_that_was_vetted(ctx, workspace, settings, 
     address when it is vetted and to another one afterwards; the connection
     still goes to the vetted address."""
     with local_smtp() as (mailbox, port):
-        settings.OUTBOUND_ALLOW = [f"127.0.0.1:{port}"]
-        make_credential(
-            workspace,
-            name="mail",
-            kind="smtp",
-            config={"host": "mail.acme.test", "port": port, "use_tls": False},
-            secret="",
-        )
+        plain_smtp_credential(workspace, settings, port, host="mail.acme.test")
         answers = iter(["127.0.0.1"])  # the first answer is vetted; later ones differ
         resolve = socket.getaddrinfo
 
