@@ -126,6 +126,36 @@ def outsider(db):
     return make_user("mallory", workspace=other, roles=["admin"])
 
 
+def deliver(run_id: Any, limit: int | None = None) -> list[str]:
+    """Play the worker (with ``held``): run the ``execute_step`` messages of
+    this run that the in-memory broker holds, oldest first, at most
+    ``limit`` of them; return their step's node ids. Other messages are
+    dropped."""
+    from config.celery import app
+    from runtime import tasks
+    from runtime.models import Step
+
+    delivered: list[str] = []
+    with app.connection_for_read() as conn:
+        queue = conn.SimpleQueue("celery")
+        try:
+            while limit is None or len(delivered) < limit:
+                try:
+                    message = queue.get(block=False)
+                except queue.Empty:
+                    break
+                message.ack()
+                args = message.decode()[0]
+                if message.headers.get("task") == "runtime.execute_step" and args[1:] == [
+                    str(run_id)
+                ]:
+                    delivered.append(Step.objects.get(pk=args[0]).node_id)
+                    tasks.execute_step(*args)
+        finally:
+            queue.close()
+    return delivered
+
+
 @pytest.fixture
 def held(engine: Any) -> Any:
     """Messages go to the in-memory broker and nobody consumes them: the

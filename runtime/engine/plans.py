@@ -147,7 +147,8 @@ def save_run(
     for event in pending:
         event.facts = facts
     if state is not None and run.status not in _FINISHED:
-        keep_state(run, state)
+        queued = applied.rows if applied is not None else ()
+        keep_state(run, state, [row for row in queued if row.status == StepStatus.QUEUED])
     hooks.publish_on_commit(pending)
     return True
 
@@ -189,11 +190,28 @@ def load_state(run_id: Any) -> scheduler.State:
 # one fenced statement (:func:`kept_run`, :func:`sql.write_fenced`).
 
 _STATES_SIZE = 1024
-_states: OrderedDict[Any, tuple[int, scheduler.State, Run]] = OrderedDict()
+_states: OrderedDict[Any, tuple[int, scheduler.State, Run, dict[int, Step]]] = OrderedDict()
 _states_lock = threading.Lock()
 #: runs whose fenced write found the run changed by another process or
 #: thread (parallel branches): their transitions take the lock from then on
 _contended: OrderedDict[Any, None] = OrderedDict()
+
+
+def kept_step(run_id: Any, step_id: int) -> tuple[Run, Step, Any, scheduler.State] | None:
+    """:func:`peek_step` without the read, where this process wrote the
+    run's last transition and that transition queued ``step_id``: the run
+    row, the step and the state it kept, taken out; None otherwise (and
+    nothing is taken). The fenced write that follows checks that the run
+    and the step are still as kept."""
+    if not fenced_writes():
+        return None
+    with _states_lock:
+        kept = _states.get(run_id)
+        if run_id in _contended or kept is None or step_id not in kept[3]:
+            return None
+        del _states[run_id]
+    row = kept[3][step_id]
+    return kept[2], row, row.due_at, kept[1]
 
 
 def kept_state(run: Run) -> scheduler.State | None:
@@ -223,17 +241,23 @@ def fenced_writes() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def peek_step(step_id: int, run_id: Any) -> tuple[Run, Step, Any, scheduler.State] | None:
+GONE = sql.GONE
+
+
+def peek_step(step_id: int, run_id: Any) -> tuple[Run, Step, Any, scheduler.State] | str | None:
     """For a claim written fenced: the run, its queued step ``step_id``
     (with its ``due_at``) and the run's state, read together without a lock;
-    None when the step is not queued or the run is contended."""
+    :data:`GONE` when the step is no longer queued (a stale message: nothing
+    to do, and no lock to wait for); None when the run is contended (only
+    whether the step is still queued is read) or the step is not the run's."""
     with _states_lock:
-        if run_id in _contended:
-            return None
+        contended = run_id in _contended
+    if contended:
+        return GONE if sql.step_queued(step_id, run_id) is False else None
     known = run_id in _graphs
     peeked = sql.peek_queued(step_id, run_id, with_graph=not known)
-    if peeked is None:
-        return None
+    if peeked is None or peeked == GONE:
+        return peeked
     if not known:
         graph_of(peeked[0].pk, peeked[0])
     with _states_lock:
@@ -255,10 +279,11 @@ def state_of(run: Run) -> scheduler.State:
     return state if state is not None else sql.load_state(run.pk)
 
 
-def keep_state(run: Run, state: scheduler.State) -> None:
-    """Keep ``state`` (and a copy of the run row) as the run's state at its
-    ``event_seq`` once the transaction commits."""
-    entry = (run.event_seq, state, _copy_run(run))
+def keep_state(run: Run, state: scheduler.State, queued: Iterable[Step] = ()) -> None:
+    """Keep ``state`` (and a copy of the run row, and the ``queued`` steps
+    the transition created) as the run's state at its ``event_seq`` once
+    the transaction commits."""
+    entry = (run.event_seq, state, _copy_run(run), {row.pk: row for row in queued})
 
     def store() -> None:
         with _states_lock:

@@ -279,6 +279,65 @@ def _claimed_step(
     )
 
 
+def queued_steps(run_id: Any, now: datetime, limit: int) -> list[Step]:
+    """The run's queued steps that are due, with the fields running them
+    needs (:data:`CLAIMED`), oldest first, at most ``limit``."""
+    due = _column(Step, "due_at")
+    text = (
+        f"SELECT {', '.join(_column(Step, name) for name in ('id', *CLAIMED))} "
+        f"FROM {_table(Step)} WHERE {_column(Step, 'run')} = %s "
+        f"AND {_column(Step, 'status')} = %s AND ({due} IS NULL OR {due} <= %s) "
+        f"ORDER BY {_column(Step, 'id')} LIMIT %s"
+    )
+    params = [_prep(Run, "id", run_id), "queued", _prep(Step, "due_at", now), limit]
+    with _cursor() as cursor:
+        cursor.execute(text, params)
+        return [_claimed_step(*row) for row in cursor.fetchall()]
+
+
+def end_queued_steps(
+    ended: Sequence[tuple[int, int, str, Any]], now: datetime, worker: str
+) -> set[int]:
+    """Under the run lock: queued steps, each ``(id, attempts read, port,
+    output)``, claimed and succeeded at once (one attempt more, started and
+    finished ``now`` by ``worker``) in one statement; the ids of those that
+    were still queued with those attempts."""
+    text, params = _end_queued_sql(ended, now, worker)
+    with _cursor() as cursor:
+        cursor.execute(f"{text} RETURNING {_column(Step, 'id')}", params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _end_queued_sql(
+    ended: Sequence[tuple[int, int, str, Any]], now: datetime, worker: str, gate: str = ""
+) -> tuple[str, list[Any]]:
+    """:func:`end_queued_steps`' statement (``AND gate`` added to its
+    condition), without ``RETURNING``."""
+    db = _db()
+    step_id, attempts = _column(Step, "id"), _column(Step, "attempts")
+    fixed = {
+        "status": "succeeded",
+        "started_at": now,
+        "finished_at": now,
+        "worker": worker,
+        "usage": {},
+        "lease_token": None,
+        "lease_expires_at": None,
+    }
+    sets = [f"{_column(Step, name)} = %s" for name in fixed]
+    params = [_prep(Step, name, value, db) for name, value in fixed.items()]
+    sets.append(f"{attempts} = {attempts} + 1")
+    for name, index in (("port", 2), ("output", 3)):
+        cast = _db_type(Step, name)
+        cases = " ".join([f"WHEN %s THEN CAST(%s AS {cast})"] * len(ended))
+        sets.append(f"{_column(Step, name)} = CASE {step_id} {cases} END")
+        params += [v for row in ended for v in (row[0], _prep(Step, name, row[index], db))]
+    matches = " OR ".join([f"({step_id} = %s AND {attempts} = %s)"] * len(ended))
+    where = f"{_column(Step, 'status')} = %s AND ({matches})" + (f" AND {gate}" if gate else "")
+    params += ["queued"] + [value for row in ended for value in (row[0], row[1])]
+    return f"UPDATE {_table(Step)} SET {', '.join(sets)} WHERE {where}", params
+
+
 def _json(value: Any) -> Any:
     field = Step._meta.get_field("input")
     return None if value is None else field.from_db_value(value, None, connection)
@@ -399,14 +458,20 @@ def lock_run_of_step(step_id: int) -> Run | None:
     return _lock(of_step, step_id)
 
 
+#: a step that is no longer queued: its message is stale (whoever queues a
+#: step again sends a message of its own)
+GONE = "gone"
+
+
 def peek_queued(
     step_id: int, run_id: Any, *, with_graph: bool
-) -> tuple[Run, Step, Any, scheduler.State] | None:
+) -> tuple[Run, Step, Any, scheduler.State] | str | None:
     """Postgres, without a lock, in one statement (one snapshot): the run
     (:func:`lock_run`'s columns), its step ``step_id`` if that is still
     queued, with the step's ``due_at``, and the run's state (as
-    :func:`load_state`); None when the step is not queued. For a transition
-    written fenced on what this read."""
+    :func:`load_state`); :data:`GONE` when the step is no longer queued,
+    None when there is no such step of the run. For a transition written
+    fenced on what this read."""
     names = RUN_COLUMNS + (("graph", "input") if with_graph else ())
     columns = ", ".join(f"r.{_column(Run, name)}" for name in names)
     step_columns = ", ".join(f"s.{_column(Step, name)}" for name in ("id", *CLAIMED, "due_at"))
@@ -420,20 +485,23 @@ def peek_queued(
         f"{_column(EdgeState, 'visit')}, {_column(EdgeState, 'state')})), '[]')::text "
         f"FROM {_table(EdgeState)} WHERE {_column(EdgeState, 'run')} = r.{_column(Run, 'id')})"
     )
+    queued = f"s.{_column(Step, 'status')} = %s"
     sql = (
-        f"SELECT {columns}, {step_columns}, {steps}, {edges} "
+        f"SELECT {columns}, {step_columns}, {queued}, CASE WHEN {queued} THEN {steps} END, "
+        f"CASE WHEN {queued} THEN {edges} END "
         f"FROM {_table(Run)} r JOIN {_table(Step)} s "
         f"ON s.{_column(Step, 'run')} = r.{_column(Run, 'id')} "
-        f"WHERE s.{_column(Step, 'id')} = %s AND r.{_column(Run, 'id')} = %s "
-        f"AND s.{_column(Step, 'status')} = %s"
+        f"WHERE s.{_column(Step, 'id')} = %s AND r.{_column(Run, 'id')} = %s"
     )
     with _cursor() as cursor:
-        cursor.execute(sql, [step_id, _prep(Run, "id", run_id), _prep(Step, "status", "queued")])
+        cursor.execute(sql, ["queued"] * 3 + [step_id, _prep(Run, "id", run_id)])
         row = cursor.fetchone()
     if row is None:
         return None
     run = _run_of(row[: len(names)], with_graph)
-    *claimed, due_at, steps, edges = row[len(names) :]
+    *claimed, due_at, is_queued, steps, edges = row[len(names) :]
+    if not is_queued:
+        return GONE
     step = _claimed_step(*claimed)
     state = scheduler.State()
     for name, number, status, port in json.loads(steps):
@@ -441,6 +509,18 @@ def peek_queued(
     for name, number, value in json.loads(edges):
         state.edges[(name, number)] = value
     return run, step, due_at, state
+
+
+def step_queued(step_id: int, run_id: Any) -> bool | None:
+    """Whether the run's step is queued; None when there is no such step."""
+    text = (
+        f"SELECT {_column(Step, 'status')} = %s FROM {_table(Step)} "
+        f"WHERE {_column(Step, 'id')} = %s AND {_column(Step, 'run')} = %s"
+    )
+    with _cursor() as cursor:
+        cursor.execute(text, ["queued", step_id, _prep(Run, "id", run_id)])
+        row = cursor.fetchone()
+    return None if row is None else bool(row[0])
 
 
 def _lock(where: str, param: Any, with_graph: bool = False) -> Run | None:
@@ -555,6 +635,9 @@ class Fence:
     step_id: int
     step: Mapping[str, Any]
     values: Mapping[str, Any]
+    #: other queued steps of the run that succeeded with it, as
+    #: :func:`end_queued_steps` takes them
+    siblings: Sequence[tuple[int, int, str, Any]] = ()
 
 
 @functools.cache
@@ -600,7 +683,7 @@ def write_fenced(
     adds an event, so an unchanged ``event_seq`` means the step is still
     ours. None, with nothing written, when the run moved on meanwhile;
     else the answers to ``probes`` (name -> boolean SQL and its parameters),
-    asked in the same statement."""
+    asked in the same statement. The fence's ``siblings`` end with the step."""
     step_table = _table(Step)
     ours = " AND ".join(f"{_column(Step, name)} = %s" for name in ("id", *fence.step))
     db = _db()
@@ -614,15 +697,20 @@ def write_fenced(
         extra_where=f"EXISTS (SELECT 1 FROM {step_table} WHERE {ours})",
         extra_params=ours_params,
     )
+    gate = "EXISTS (SELECT 1 FROM r)"
     step_sql, step_params = _update_sql(
         Step,
         {"lease_token": None, "lease_expires_at": None, **fence.values},
         {},
-        extra_where=f"{ours} AND EXISTS (SELECT 1 FROM r)",
+        extra_where=f"{ours} AND {gate}",
         extra_params=ours_params,
     )
     parts = [(f"r AS ({run_sql} RETURNING 1)", run_params)]
     parts.append((f"s AS ({step_sql} RETURNING 1)", step_params))
+    if fence.siblings:
+        now, worker = fence.values["finished_at"], fence.values["worker"]
+        text, params = _end_queued_sql(fence.siblings, now, worker, gate)
+        parts.append((f"sib AS ({text})", params))
     if edges:
         text, params = _insert_gated_sql(EdgeState, EDGE_FIELDS, [(run_id, *e) for e in edges], "s")
         parts.append((f"e AS ({text})", params))

@@ -181,7 +181,18 @@ def claim(
         graph = plans.graph_of(run.pk)
         state = plans.state_of(run)
         plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
-        next_row = _end(run, graph, state, claimed, outcome, events, now, changes, inline=follow)
+        next_row = _end(
+            run,
+            graph,
+            state,
+            claimed,
+            outcome,
+            events,
+            now,
+            changes,
+            inline=follow,
+            run_siblings=run_inline,
+        )
     return _claim_of(run, next_row) if next_row is not None else None
 
 
@@ -226,16 +237,19 @@ def claim_pure_fenced(
     ``event_seq`` and status and on the step still being queued with the
     attempts read (:func:`sql.write_fenced`): the rows the locked claim
     would write, in two round trips instead of eight. (True, the inline
-    successor's claim or None) when done; (False, None) when it could not
+    successor's claim or None) when done, and (True, None) when the step is
+    no longer queued (a stale message); (False, None) when it could not
     be (not a pure node, not due, not succeeded, or the run moved on):
     nothing was written, the caller claims under the lock, and a pure node
     that ran has no effect to undo. With ``follow`` False no successor is
     claimed: all are queued and sent to the workers."""
     if run_id is None or not plans.fenced_writes():
         return False, None
-    peeked = plans.peek_step(step_id, run_id)
+    peeked = plans.kept_step(run_id, step_id) or plans.peek_step(step_id, run_id)
     if peeked is None:
         return False, None
+    if peeked == plans.GONE:
+        return True, None  # ended or claimed already: a stale message
     run, row, due_at, state = peeked
     now = clock.now()
     if run.status in RUN_FINISHED or (due_at is not None and due_at > now):
@@ -251,6 +265,8 @@ def claim_pure_fenced(
     outcome = run_inline(claimed)
     if not isinstance(outcome, Success):
         return False, None  # not pure, or waits, fails or retries: under the lock
+    plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
+    ran = _ready_siblings(run, plans.graph_of(run.pk), state, run_inline, now)
     fence = sql.Fence(
         seq=seq,
         status=status,
@@ -262,9 +278,12 @@ def claim_pure_fenced(
             "started_at": now,
             "worker": lease["worker"],
         },
+        siblings=_sibling_rows(ran),
     )
-    plans.note_step(state, row.node_id, row.visit, StepStatus.RUNNING, None)
-    return _decide_fenced(run, state, claimed, outcome, fence, events, changes, follow=follow)
+    siblings = _note_siblings(ran, state, events)
+    return _decide_fenced(
+        run, state, claimed, outcome, fence, events, changes, follow=follow, siblings=siblings
+    )
 
 
 def renew(claim: Claim) -> bool:
@@ -344,16 +363,17 @@ def _decide_fenced(
     changes: dict[str, Any],
     *,
     follow: bool = True,
+    siblings: dict[tuple[str, int], Any] | None = None,
 ) -> tuple[bool, Claim | None]:
     now = events.at
     graph = plans.graph_of(run.pk)
     _add_usage(run, outcome, changes)
     events.step(claim.node_id, claim.visit, StepStatus.SUCCEEDED, port=outcome.port)
     plans.note_step(state, claim.node_id, claim.visit, StepStatus.SUCCEEDED, outcome.port)
-    plan = scheduler.after(graph.topology, state, [(claim.node_id, claim.visit)])
+    known = {(claim.node_id, claim.visit): outcome.output, **(siblings or {})}
+    plan = scheduler.after(graph.topology, state, list(known))
     if plan.failed is not None:
         return False, None  # failing the run ends other steps: under the lock
-    known = {(claim.node_id, claim.visit): outcome.output}
     applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=follow)
     changes.update(plans.settle(run, graph, state, events, now, known))
     if not plans.save_run(run, events, applied, state=state, fence=fence, **changes):
@@ -375,9 +395,12 @@ def _end(
     changes: dict[str, Any],
     *,
     inline: bool,
+    run_siblings: Inline | None = None,
 ) -> Step | None:
     """Under the run lock: write the outcome, then what follows; the inline
-    successor's row, if any."""
+    successor's row, if any. With ``run_siblings`` (a pure step that ran
+    inside its claim), once the step succeeded, the run's other queued pure
+    steps are run with it and end here too (:func:`_run_siblings`)."""
     ended = _record(claim, outcome, graph, events, now, changes, run, state)
     if ended is None:
         return None
@@ -385,7 +408,88 @@ def _end(
         changes.update(plans.settle(run, graph, state, events, now))
         plans.save_run(run, events, state=state, **changes)
         return None
-    return _follow(run, graph, state, claim, ended, events, now, changes, inline)
+    more = {}
+    if run_siblings is not None and isinstance(outcome, Success):
+        more = _run_siblings(run, graph, state, run_siblings, events, now)
+    return _follow(run, graph, state, claim, ended, events, now, changes, inline, more)
+
+
+#: at most this many of a run's other queued steps end with a claimed one
+SIBLINGS = 256
+
+
+def _run_siblings(
+    run: Run,
+    graph: plans.RunGraph,
+    state: scheduler.State,
+    run_inline: Inline,
+    events: EventLog,
+    now: datetime,
+) -> dict[tuple[str, int], Any]:
+    """Under the run lock, once a pure step has run inside its claim and
+    succeeded: :func:`_ready_siblings`, written; the outputs of those
+    ended, by (node, visit)."""
+    ran = _ready_siblings(run, graph, state, run_inline, now)
+    if not ran:
+        return {}
+    ended = sql.end_queued_steps(_sibling_rows(ran), now, worker_name())
+    return _note_siblings([(c, o) for c, o in ran if c.step_id in ended], state, events)
+
+
+def _ready_siblings(
+    run: Run,
+    graph: plans.RunGraph,
+    state: scheduler.State,
+    run_inline: Inline,
+    now: datetime,
+) -> list[tuple[Claim, Success]]:
+    """Once a pure step has run inside its claim and succeeded: the run's
+    other queued, due steps of pure nodes (the parallel branches of a
+    fan-out of data and logic nodes), run here, to be claimed and ended in
+    the same write, each with its attempt and its own running and succeeded
+    events. A fan-out of steps that take microseconds then takes the run
+    once instead of once per branch, and its join is decided once; their
+    own messages find them ended and do nothing. A sibling that does not
+    simply succeed (fails, waits, spends) is left queued, untouched, for
+    its own message: a pure node has no effect to undo. Graphs with loops
+    are left alone. At most :data:`SIBLINGS`; none read unless ``state``
+    shows some."""
+    if graph.topology.loop_edges:
+        return []
+    wanted = {
+        key
+        for key, view in state.steps.items()
+        if view.status == StepStatus.QUEUED and is_pure(graph, key[0])
+    }
+    if not wanted:
+        return []
+    ran: list[tuple[Claim, Success]] = []
+    for row in sql.queued_steps(run.pk, now, SIBLINGS):
+        if (row.node_id, row.visit) not in wanted or row.wait:
+            continue
+        claimed = dataclasses.replace(
+            _claim_of(run, row), attempt=row.attempts + 1, token=uuid.uuid4()
+        )
+        outcome = run_inline(claimed)
+        if isinstance(outcome, Success) and not outcome.usage and outcome.cost_usd is None:
+            ran.append((claimed, outcome))
+    return ran
+
+
+def _sibling_rows(ran: list[tuple[Claim, Success]]) -> list[tuple[int, int, str, Any]]:
+    return [(c.step_id, c.attempt - 1, o.port, o.output) for c, o in ran]
+
+
+def _note_siblings(
+    ended: list[tuple[Claim, Success]], state: scheduler.State, events: EventLog
+) -> dict[tuple[str, int], Any]:
+    outputs: dict[tuple[str, int], Any] = {}
+    for claimed, outcome in ended:
+        events.step(claimed.node_id, claimed.visit, StepStatus.RUNNING, attempt=claimed.attempt)
+        events.step(claimed.node_id, claimed.visit, StepStatus.SUCCEEDED, port=outcome.port)
+        plans.note_step(state, claimed.node_id, claimed.visit, StepStatus.SUCCEEDED, outcome.port)
+        outputs[(claimed.node_id, claimed.visit)] = outcome.output
+    return outputs
 
 
 def _cas(claim: Claim, **values: Any) -> bool:
@@ -525,10 +629,12 @@ def _follow(
     now: datetime,
     changes: dict,
     inline: bool,
+    siblings: dict[tuple[str, int], Any] | None = None,
 ) -> Step | None:
-    """Ask the scheduler what follows the ended step and apply it."""
-    plan = scheduler.after(graph.topology, state, [(claim.node_id, claim.visit)])
-    known = {(claim.node_id, claim.visit): ended[1]}
+    """Ask the scheduler what follows the ended step (and ``siblings``,
+    ended with it) and apply it."""
+    known = {(claim.node_id, claim.visit): ended[1], **(siblings or {})}
+    plan = scheduler.after(graph.topology, state, list(known))
     applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=inline)
     if plan.failed is not None:
         plans.write(run, applied)  # the run's failure must see (and skip) the new steps

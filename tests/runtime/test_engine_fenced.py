@@ -151,3 +151,25 @@ def test_the_first_step_sees_when_its_run_started(runner, engine) -> None:
     run.refresh_from_db()
     assert run.status == "succeeded" and run.started_at is not None
     assert run.output == {"a": run.started_at.isoformat()}
+
+
+def test_a_step_this_process_queued_and_another_ran_is_not_run_again(runner, held) -> None:
+    """The start kept the run's state with the steps it queued, so this
+    process may claim one without reading the run again. If another process
+    ran that step meanwhile, the kept state is stale: the claim must find
+    out and leave the step as it is."""
+    from runtime.engine.execute import run_pure
+
+    run = start(runner, [T, transform("a"), http("b")], [("t", "a"), ("a", "b")])
+    step = Step.objects.get(run=run, node_id="a")
+    stale = copy.deepcopy(dict(plans._states))
+    assert step.pk in stale[run.pk][3]  # kept with the step it queued
+    b = transitions.claim(step.pk, run_pure, run_id=run.pk)  # "another process"
+    assert b is not None and b.node_id == "b"
+    plans._states.update(stale)
+    assert transitions.claim(step.pk, run_pure, run_id=run.pk) is None
+    step.refresh_from_db()
+    assert (step.status, step.attempts, step.output) == ("succeeded", 1, {"v": 1})
+    assert Step.objects.filter(run=run, node_id="b").count() == 1
+    kinds = list(run.events.filter(node_id="a").values_list("status", flat=True))
+    assert kinds == ["queued", "running", "succeeded"]
