@@ -379,6 +379,9 @@ def report(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+WORKLOADS = ("chain", "fan", "throughput", "fibo")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -406,10 +409,15 @@ def main(argv: list[str] | None = None) -> int:
         help="Baton worker's processes (or threads); the plain threads worker gets as many",
     )
     parser.add_argument(
-        "--only", default="chain,fan,throughput,fibo", help="comma-separated workloads to run"
+        "--only", default=",".join(WORKLOADS), help="comma-separated workloads to run"
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(WORKLOADS)
+    if unknown:
+        parser.error(
+            f"unknown workload {', '.join(sorted(unknown))}; known: {', '.join(WORKLOADS)}"
+        )
 
     with cluster_mod.cluster() as running:
         os.environ["BENCH_BROKER_URL"] = running.redis_url

@@ -48,11 +48,16 @@ def fan_graph(width: int, sleep_ms: int) -> dict[str, Any]:
     }
 
 
-def layered_graph(rng: random.Random, layers: int, width: int, fan_in: tuple[int, int]) -> dict:
+def layered_graph(
+    rng: random.Random, layers: int, width: int, fan_in: tuple[int, int], pure: int = 0
+) -> dict:
     """trigger -> ``width`` probe branches -> ``layers`` layers of ``width``
     probe joins, each a ``join: all`` fan-in of a random ``fan_in`` number of
     distinct nodes of the layer before: ``layers * width`` joins per run, whose
-    inputs end at about the same time on different workers."""
+    inputs end at about the same time on different workers. The first
+    ``pure`` branches are ``data.transform`` nodes instead of probes: they
+    end together, with whichever of them is claimed first, while the probe
+    branches end on the workers."""
     edges: list[tuple[str, str]] = []
     previous = [f"b{i}" for i in range(width)]
     edges += [("start", b) for b in previous]
@@ -65,11 +70,15 @@ def layered_graph(rng: random.Random, layers: int, width: int, fan_in: tuple[int
         names += current
         previous = current
     probe = {"type": "test.probe", "config": {"sleep_ms": 0}}
+    transform = {"type": "data.transform", "config": {"output": {"pure": True}}}
     return {
         "version": 1,
         "nodes": [
             {"id": "start", "type": "trigger.manual", "config": {}},
-            *({"id": name, **probe} for name in names),
+            *(
+                {"id": name, **(transform if index < pure else probe)}
+                for index, name in enumerate(names)
+            ),
         ],
         "edges": [{"id": f"e{i}", "source": s, "target": t} for i, (s, t) in enumerate(edges)],
     }
@@ -103,7 +112,7 @@ def start_runs(args: argparse.Namespace) -> list[str]:
         if args.layers:
             shape: Any = number % args.graphs
             if shape not in workflows:
-                graph = layered_graph(rng, args.layers, args.width, widths)
+                graph = layered_graph(rng, args.layers, args.width, widths, args.pure_branches)
                 workflows[shape] = Workflow.objects.create(
                     workspace=workspace, name=f"layers-{shape}", graph=graph
                 )
@@ -296,6 +305,9 @@ def main(argv: list[str] | None = None) -> None:
     load.add_argument("--branches", default="3", help="a width, or a range like 2-8 (a fan-in's)")
     load.add_argument("--layers", type=int, default=0, help="layers of joins per run (0: one join)")
     load.add_argument("--width", type=int, default=8, help="nodes per layer")
+    load.add_argument(
+        "--pure-branches", type=int, default=0, help="branches that are data.transform nodes"
+    )
     load.add_argument("--graphs", type=int, default=25, help="distinct layered workflows")
     load.add_argument("--in-flight", type=int, default=0, help="active runs at most (0: all)")
     load.add_argument("--sleep-ms", type=int, default=0)
