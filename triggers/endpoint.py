@@ -40,9 +40,8 @@ def error(http_status: int, detail: str, **extra: Any) -> Answer:
 
 def _in_thread(function: Any, *args: Any) -> Any:
     """Run ``function`` as Django runs a request: fresh or healthy connections
-    (the health check's query at most once a second: ``config.db``).
-    (Keeping a SQLite connection open per pool thread was measured slower:
-    a sync answer then came a poll interval later.)"""
+    (the health check's query at most once a second: ``config.db``), kept
+    per pool thread for ``CONN_MAX_AGE``."""
     recycle_connections()
     try:
         return function(*args)
@@ -79,11 +78,7 @@ def _receive(
     facts = ended.get(str(run.pk))
     if facts is not None and facts.status == "succeeded":
         return hook, run, {"status": facts.status, "output": facts.output, "error": None}
-    return hook, run, _finished_run(run.pk) if ran_here else None
-
-
-def _finished_run(run_id: Any) -> dict[str, Any] | None:
-    return selectors.finished_run(run_id)
+    return hook, run, selectors.finished_run(run.pk) if ran_here else None
 
 
 def _sync_answer(run_id: Any, state: dict[str, Any]) -> Answer:
@@ -113,7 +108,9 @@ async def handle(hook_id: str, call: services.WebhookCall) -> Answer:
     found: dict[str, Any] = {}
 
     async def finished() -> bool:
-        state = await sync_to_async(_in_thread, thread_sensitive=False)(_finished_run, run.pk)
+        state = await sync_to_async(_in_thread, thread_sensitive=False)(
+            selectors.finished_run, run.pk
+        )
         found.update(state or {})
         return state is not None
 

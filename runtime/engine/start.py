@@ -5,8 +5,7 @@ commit. Nothing is created when any check fails."""
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections import OrderedDict
+import functools
 from typing import Any
 
 from django.db import connection, transaction
@@ -113,30 +112,30 @@ def _pick(workflow: Workflow, version: int | str) -> tuple[dict, WorkflowVersion
     return pinned.graph, pinned
 
 
-#: published versions this process found valid: a version never changes, so
-#: webhooks and schedules do not check the same graph again on every call
-_valid_versions: OrderedDict[Any, None] = OrderedDict()
-_valid_versions_lock = threading.Lock()
-_VALID_VERSIONS_SIZE = 1024
-
-
 def _require_valid(document: Any, pinned: WorkflowVersion | None = None) -> None:
     if pinned is not None:
-        with _valid_versions_lock:
-            if pinned.pk in _valid_versions:
-                _valid_versions.move_to_end(pinned.pk)
-                return
-    result = builder_services.validate(document)
-    if not result.valid:
+        errors = _version_errors(pinned.pk, pinned.workflow_id)
+    else:
+        errors = _errors(document)
+    if errors:
         raise RunRejected(
-            "The workflow has errors; fix them before running it.",
-            [issue.as_dict() for issue in result.errors],
+            "The workflow has errors; fix them before running it.", [dict(e) for e in errors]
         )
-    if pinned is not None:
-        with _valid_versions_lock:
-            _valid_versions[pinned.pk] = None
-            while len(_valid_versions) > _VALID_VERSIONS_SIZE:
-                _valid_versions.popitem(last=False)
+
+
+def _errors(document: Any) -> tuple[dict[str, Any], ...]:
+    return tuple(issue.as_dict() for issue in builder_services.validate(document).errors)
+
+
+@functools.lru_cache(maxsize=1024)
+def _version_errors(version_id: int, workflow_id: Any) -> tuple[dict[str, Any], ...]:
+    """A version's validation errors, found once per process: a version
+    never changes, so webhooks and schedules do not check the same graph
+    again on every call. (The workflow's id goes in the key as well: a
+    version's id is a number a database restored from a backup, or a test
+    database, may hand out again.)"""
+    graph = WorkflowVersion.objects.values_list("graph", flat=True).get(pk=version_id)
+    return _errors(graph)
 
 
 def _trigger(document: dict, kind: str, node_id: str | None) -> dict:

@@ -4,39 +4,11 @@ recorded. Any other step, and every successor, goes to the workers."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from runtime.models import Run, Step
+from tests.conftest import deliver
 from tests.triggers.test_webhooks import hook_path, post, published, webhook_graph
 
 HTTP = {"id": "call", "type": "http.request", "config": {"url": "http://example.test/"}}
-
-
-def deliver(run_id: Any) -> list[str]:
-    """Play the worker: run the ``execute_step`` messages of this run that
-    the in-memory broker holds; return their step's node ids."""
-    from config.celery import app
-    from runtime import tasks
-
-    delivered = []
-    with app.connection_for_read() as conn:
-        queue = conn.SimpleQueue("celery")
-        try:
-            while True:
-                try:
-                    message = queue.get(block=False)
-                except queue.Empty:
-                    break
-                message.ack()
-                args = message.decode()[0]
-                if message.headers.get("task") == "runtime.execute_step" and args[1:] == [
-                    str(run_id)
-                ]:
-                    delivered.append(Step.objects.get(pk=args[0]).node_id)
-                    tasks.execute_step(*args)
-        finally:
-            queue.close()
-    return delivered
 
 
 def test_a_sync_hook_answers_with_no_worker_running(owner, held, settings) -> None:
