@@ -35,8 +35,9 @@ Measured in the page while the events flow: frame times from
 ``requestAnimationFrame`` (p50, p95, worst, share of late frames; a frame
 on time measures 16.6-16.8 ms, so p95 counts as met up to 0.2 ms over the
 target), three seconds without events before as a control (the machine's
-own missed frames), the run-socket messages that
-arrived per frame (a listener added to the page's own WebSocket), and how
+own missed frames), the run-socket events and messages that arrived per
+frame (a listener added to the page's own WebSocket; the page asks for
+batches, so a message carries the events of one transaction), and how
 many workflow nodes rendered per frame (``window.__batonNodeRenders``,
 counted by ``BatonNode``). After the stream, the statuses the mounted nodes
 show are compared with what was written. Two views: the one the run view
@@ -82,18 +83,22 @@ PIPELINE = 100
 #: the most events one transaction writes when the producer has fallen behind
 MAX_BATCH = 250
 
-#: added before the page's scripts: counts what the page's own run socket
-#: receives (a listener beside the app's, which stays unchanged)
+#: added before the page's scripts: counts the messages the page's own run
+#: socket receives and the events in them (one, or an array's: the page asks
+#: for batches) with a listener beside the app's, which stays unchanged
 COUNT_SOCKET = """
 (() => {
   const Native = window.WebSocket;
-  window.__ws = { opened: 0, messages: 0 };
+  window.__ws = { opened: 0, messages: 0, events: 0 };
   class Counted extends Native {
     constructor(...args) {
       super(...args);
       if (String(args[0]).includes('/ws/runs/')) {
         this.addEventListener('open', () => { window.__ws.opened++; });
-        this.addEventListener('message', () => { window.__ws.messages++; });
+        this.addEventListener('message', (ev) => {
+          window.__ws.messages++;
+          window.__ws.events += String(ev.data).split('"seq":').length - 1;
+        });
       }
     }
   }
@@ -101,17 +106,21 @@ COUNT_SOCKET = """
 })();
 """
 
-#: per frame: its duration, run-socket messages and node renders since the last one
+#: per frame: its duration, run-socket events, node renders and run-socket
+#: messages since the last one
 FRAME_PROBE = """
 () => {
   window.__batonNodeRenders = 0;
   window.__frames = [];
   let last = performance.now();
+  let events = window.__ws.events;
   let messages = window.__ws.messages;
   const tick = (now) => {
+    const e = window.__ws.events;
     const m = window.__ws.messages;
-    window.__frames.push([now - last, m - messages, window.__batonNodeRenders]);
+    window.__frames.push([now - last, e - events, window.__batonNodeRenders, m - messages]);
     window.__batonNodeRenders = 0;
+    events = e;
     messages = m;
     last = now;
     if (window.__recording) requestAnimationFrame(tick);
@@ -448,7 +457,7 @@ def scenario(
     )
     # Live: the socket is open and has replayed the run's first events.
     page.wait_for_function(
-        "() => window.__ws.opened > 0 && window.__ws.messages >= 4", timeout=30_000
+        "() => window.__ws.opened > 0 && window.__ws.events >= 4", timeout=30_000
     )
     if view == "whole graph":
         page.locator(".react-flow__controls-fitview").click()
@@ -514,7 +523,8 @@ def scenario(
                 sum(1 for d in idle if d > TARGET_P95_MS + TIMER_SLACK_MS) / max(1, len(idle)), 3
             ),
         },
-        "socket_messages": sum(f[1] for f in frames),
+        "socket_events": sum(f[1] for f in frames),
+        "socket_messages": sum(f[3] for f in frames),
         "frames_with_events": len(busy),
         "node_renders_per_frame_p50": statistics.median(renders) if renders else None,
         "node_renders_per_frame_max": max(renders) if renders else None,

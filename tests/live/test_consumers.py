@@ -141,6 +141,30 @@ async def test_a_lost_live_message_is_filled_from_the_database() -> None:
 
 
 @async_test
+async def test_a_socket_that_asks_for_batches_gets_arrays_without_gap_or_duplicate() -> None:
+    w = await world()
+    cookie = await database_sync_to_async(session_cookie)(w["viewer"])
+    run_id = await start_run(w["runner"], w["wf"])
+    logged = await logged_events(run_id)
+    communicator = socket(f"/ws/runs/{run_id}/?since=1&batch=1", cookie=cookie)
+    assert (await communicator.connect(timeout=10))[0]
+    assert json.loads(await communicator.receive_from(10)) == logged[1:]  # the replay, as one
+    layer = get_channel_layer()
+    await layer.group_send(live.run_group(run_id), {"type": live.EVENTS, "events": logged})
+    assert await communicator.receive_nothing(0.3)  # all duplicates: not even an empty array
+    await communicator.disconnect()
+
+    communicator = socket(f"/ws/workflows/{w['wf'].pk}/?batch=1", cookie=cookie)
+    assert (await communicator.connect(timeout=10))[0]
+    assert json.loads(await communicator.receive_from(10))["kind"] == "presence"  # not batched
+    second_run = await start_run(w["runner"], w["wf"])
+    arrays = await messages_until(communicator, lambda m: run_finished(m[-1]))
+    assert all(isinstance(m, list) and m for m in arrays)
+    assert [e for m in arrays for e in m] == await logged_events(second_run)
+    await communicator.disconnect()
+
+
+@async_test
 async def test_token_in_the_subprotocol_authenticates() -> None:
     from accounts.models import ApiToken
 

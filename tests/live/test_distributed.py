@@ -180,6 +180,14 @@ def test_run_list_follows_a_run_live_in_chromium(stack: dict[str, Any]) -> None:
             "request",
             lambda r: partials.append(r.url) if r.headers.get("hx-target") == "run-table" else None,
         )
+        sockets: list[str] = []
+        frames: list[str] = []
+
+        def opened(ws: Any) -> None:
+            sockets.append(ws.url)
+            ws.on("framereceived", lambda payload: frames.append(str(payload)))
+
+        page.on("websocket", opened)
         page.goto(f"{base}/runs/")
         table = page.locator("#run-table")
         expect(table).to_have_attribute("data-live-state", "live", timeout=30_000)
@@ -194,7 +202,12 @@ def test_run_list_follows_a_run_live_in_chromium(stack: dict[str, Any]) -> None:
         row = page.get_by_role("row").filter(has_text=run["id"][:8])
         expect(row.get_by_text("Succeeded")).to_be_visible(timeout=120_000)
         assert loads == [f"{base}/runs/"], "the list was never reloaded"
-        # at most one partial per run-level event (queued, running, succeeded, ...)
+        # at most one partial per run-level event the socket brought (this
+        # run's queued, running, succeeded; any other run's in the workspace),
+        # and one per reconnect (the page re-reads itself then: this socket
+        # does not replay), which a loaded machine may cause
         logged = api(port, "GET", f"/api/v1/runs/{run['id']}/events/", world["token"])
-        assert 1 <= len(partials) <= sum(1 for e in logged if e["kind"] == "run"), partials
+        ours = sum(1 for e in logged if e["kind"] == "run")
+        allowed = max(ours, len(frames)) + max(0, len(sockets) - 1)
+        assert 1 <= len(partials) <= allowed, (partials, sockets, frames)
         browser.close()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, FINAL_CODES, LiveConnection, type LiveEvent, type SocketLike } from "./client";
+import { backoffMs, batched, FINAL_CODES, LiveConnection, type LiveEvent, type SocketLike } from "./client";
 import { edgeStates, emptyRunState, fold } from "./runState";
 
 class FakeSocket implements SocketLike {
@@ -41,6 +41,30 @@ function harness(url = "/ws/runs/r/") {
 }
 
 describe("live connection", () => {
+  it("asks for batches and takes an array of events as one message each, in order", () => {
+    const urls: string[] = [];
+    const batches: LiveEvent[][] = [];
+    const frames: (() => void)[] = [];
+    const socket = new FakeSocket();
+    new LiveConnection({
+      url: "/ws/runs/r/?since=0",
+      onEvents: (events) => batches.push(events),
+      socket: (url) => {
+        urls.push(url);
+        return socket;
+      },
+      frame: (cb) => frames.push(cb),
+    }).start();
+    expect(urls).toEqual(["/ws/runs/r/?since=0&batch=1"]);
+    expect(batched("/ws/runs/r/")).toBe("/ws/runs/r/?batch=1");
+    const event = (seq: number) => ({ seq, kind: "step", run_id: "r", node_id: "a", visit: 1, status: "running", at: "" });
+    socket.onmessage?.({ data: JSON.stringify([event(1), event(2)]) });
+    socket.onmessage?.({ data: JSON.stringify([event(2), event(3)]) }); // 2 again: dropped
+    socket.deliver({ seq: 4 }); // a single event still works
+    frames.splice(0).forEach((cb) => cb());
+    expect(batches.map((b) => b.map((e) => e.seq))).toEqual([[1, 2, 3, 4]]);
+  });
+
   it("asks for everything first, then resumes after the last seq it delivered", () => {
     const h = harness();
     h.sockets[0].onopen?.({});

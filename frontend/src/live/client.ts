@@ -9,7 +9,11 @@
  * - reconnects with exponential backoff and jitter, unless the server closed
  *   with 4401/4403/4404 (signed out, not allowed, not visible): those are final;
  * - hands events over once per animation frame, as one batch, so a burst of a
- *   thousand events costs one render.
+ *   thousand events costs one render;
+ * - asks for batches (`?batch=1`, Baton's extension of the contract): the
+ *   server sends the events of one transaction as one JSON array instead of
+ *   one message each, which at a thousand events a second costs the page a
+ *   fraction of the socket work. A plain event message is still understood.
  */
 
 export interface LiveEvent {
@@ -101,7 +105,7 @@ export class LiveConnection {
 
   private open(): void {
     const make = this.options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
-    const socket = make(this.options.url);
+    const socket = make(batched(this.options.url));
     this.socket = socket;
     this.options.onState?.("connecting");
     socket.onopen = () => {
@@ -137,17 +141,24 @@ export class LiveConnection {
   }
 
   private receive(data: unknown): void {
-    let message: LiveEvent | LiveNotice;
+    let message: LiveEvent | LiveNotice | LiveEvent[];
     try {
       message = JSON.parse(String(data));
     } catch {
+      return;
+    }
+    if (Array.isArray(message)) {
+      for (const event of message) this.take(event);
       return;
     }
     if (message.kind !== "run" && message.kind !== "step") {
       this.options.onNotice?.(message as LiveNotice);
       return;
     }
-    const event = message as LiveEvent;
+    this.take(message as LiveEvent);
+  }
+
+  private take(event: LiveEvent): void {
     const cursor = this.cursors.get(event.run_id) ?? (this.options.url.includes("/ws/runs/") ? this.options.since ?? 0 : 0);
     if (event.seq <= cursor) return; // already shown
     this.cursors.set(event.run_id, event.seq);
@@ -164,6 +175,11 @@ export class LiveConnection {
     this.pending = [];
     if (batch.length) this.options.onEvents(batch);
   }
+}
+
+/** The socket URL with `batch=1` added to its query. */
+export function batched(url: string): string {
+  return url + (url.includes("?") ? "&" : "?") + "batch=1";
 }
 
 export function watch(options: LiveOptions): LiveConnection {
