@@ -113,7 +113,10 @@ def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def context(browser: Any, tmp_path: Path) -> Iterator[Any]:
+def context(browser: Any, base_url: str, tmp_path: Path) -> Iterator[Any]:
+    # After base_url, so it closes first: an open page goes on polling and
+    # reconnecting its socket, and a request served while the test database
+    # is flushed fails the flush ("couldn't be flushed", seen in CI).
     ctx = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     # Generous: CI machines and busy laptops are slow; a wait ends as soon as it succeeds.
     ctx.set_default_timeout(20_000)
