@@ -292,3 +292,75 @@ def test_a_viewer_sees_versions_but_cannot_restore(context: Any, base_url: str) 
     assert versions.get_by_role("button", name=re.compile("Restore")).count() == 0
     assert page.get_by_role("button", name=re.compile("^(Publish|Submit)")).count() == 0
     clean(page)
+
+
+# -- webhook URL ----------------------------------------------------------------
+
+HOOK_GRAPH = {
+    "version": 1,
+    "nodes": [
+        {
+            "id": "incoming",
+            "type": "trigger.webhook",
+            "name": "Incoming order",
+            "config": {"mode": "sync"},
+            "position": {"x": 0, "y": 0},
+        },
+        {
+            "id": "reply",
+            "type": "data.transform",
+            "name": "Reply",
+            "config": {"output": {"order": "{{ trigger.body.order }}"}},
+            "position": {"x": 300, "y": 0},
+        },
+    ],
+    "edges": [{"id": "e1", "source": "incoming", "target": "reply"}],
+}
+
+
+def test_the_webhook_url_appears_on_publish_and_starts_the_live_version(
+    context: Any, base_url: str, settings: Any
+) -> None:
+    import json
+    import urllib.request
+
+    settings.BASE_URL = base_url  # the address this server is reached at
+    workflow = make_workflow("Orders", HOOK_GRAPH)
+    page = login(context, base_url, "admin")
+    page.goto(f"{base_url}/workflows/{workflow.pk}/")
+    node(page, "Incoming order").wait_for()
+    expect_saved(page)
+    select(page, "Incoming order")
+    panel = page.get_by_role("complementary", name="Node settings")
+    panel.get_by_role("heading", name="Webhook URL").wait_for()
+    panel.get_by_text("Publish the workflow to get this trigger's URL.").wait_for()
+
+    page.get_by_role("button", name="Publish", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Publish this workflow")
+    dialog.get_by_role("button", name="Publish", exact=True).click()
+    toast(page, r"^Published as version 1\.$").wait_for()
+
+    field = panel.get_by_label("POST to this address to start a run")
+    field.wait_for()
+    url = field.input_value()
+    hook = workflow.hooks.get()
+    assert url == f"{base_url}/hooks/{hook.pk}/"
+    panel.get_by_text("Calls run the live version (v1)").wait_for()
+
+    # The address, as copied, starts a run of the live version and answers with its output.
+    call = urllib.request.Request(
+        url,
+        data=json.dumps({"order": "A-17"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(call, timeout=30) as answer:
+        assert answer.status == 200
+        assert json.loads(answer.read()) == {"reply": {"order": "A-17"}}
+
+    # After a reload the URL is still shown, without publishing again.
+    page.reload()
+    node(page, "Incoming order").wait_for()
+    select(page, "Incoming order")
+    assert panel.get_by_label("POST to this address to start a run").input_value() == url
+    clean(page)

@@ -144,6 +144,7 @@ function NodePanel({ node }: { node: BatonFlowNode }) {
           </div>
         </div>
       </section>
+      {spec.type === "trigger.webhook" && <WebhookUrl nodeId={node.id} />}
       <section className="bt-panel-section" aria-labelledby={`settings-${node.id}`}>
         <h3 id={`settings-${node.id}`}>Settings</h3>
         {!readOnly && (
@@ -171,6 +172,56 @@ function NodePanel({ node }: { node: BatonFlowNode }) {
         </div>
       )}
     </div>
+  );
+}
+
+/** Where a webhook trigger is called: its URL once a published version has
+ * the node (the URL stays across versions while the node id does). */
+function WebhookUrl({ nodeId }: { nodeId: string }) {
+  const url = useEditor((s) => s.hooks[nodeId]);
+  const published = useEditor((s) => s.publishedVersion);
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    if (!url) return;
+    try {
+      await navigator.clipboard.writeText(url);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      document.getElementById(`hook-url-${nodeId}`)?.focus();
+    }
+  };
+  return (
+    <section className="bt-panel-section" aria-labelledby={`hook-${nodeId}`}>
+      <h3 id={`hook-${nodeId}`}>Webhook URL</h3>
+      {url ? (
+        <>
+          <div className="bt-field">
+            <label htmlFor={`hook-url-${nodeId}`}>POST to this address to start a run</label>
+            <input
+              id={`hook-url-${nodeId}`}
+              type="text"
+              readOnly
+              value={url}
+              onFocus={(e) => e.currentTarget.select()}
+            />
+          </div>
+          <button type="button" className="bt-button" onClick={() => void copy()}>
+            {copied ? "Copied" : "Copy URL"}
+          </button>
+          <p className="bt-field-tip">
+            Calls run the live version{published ? ` (v${published})` : ""}, not the draft: publish to put edits live.
+            Keep the address secret, or set a signing credential below.
+          </p>
+        </>
+      ) : (
+        <p className="bt-muted">
+          {published
+            ? "The live version has no such trigger yet: publish to get its URL."
+            : "Publish the workflow to get this trigger's URL."}
+        </p>
+      )}
+    </section>
   );
 }
 

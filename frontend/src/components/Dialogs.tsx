@@ -8,6 +8,7 @@ import {
   announce,
   errorCount,
   keepMineAsCopy,
+  refreshPublished,
   reloadTheirs,
   saveNow,
   selectOnly,
@@ -225,7 +226,10 @@ export function PublishDialog() {
       await validateOnServer(currentGraph());
       if (errorCount(useEditor.getState()) > 0 || useEditor.getState().serverValid === false) throw new Error("Fix the problems listed before publishing.");
       const result = await s.api.publish(s.config.workflowId, note.trim());
-      if (result.status === "published") useEditor.setState({ publishedVersion: result.version ?? s.publishedVersion });
+      if (result.status === "published") {
+        useEditor.setState({ publishedVersion: result.version ?? s.publishedVersion });
+        void refreshPublished().catch(() => undefined); // new webhook URLs; the next load shows them otherwise
+      }
       announce(publishedMessage(result), "success");
       setNote("");
       closeDialog();

@@ -82,6 +82,8 @@ export interface Workflow {
   graph: GraphDocument;
   revision: number;
   published_version?: number | null;
+  /** The published version's webhook triggers and their URLs. */
+  hooks?: { node_id: string; url: string }[];
   created_at?: string;
   updated_at?: string;
 }

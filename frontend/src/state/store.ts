@@ -53,6 +53,7 @@ import type {
   Position,
   Run,
   Step,
+  Workflow,
 } from "../lib/types";
 import { graphIssues } from "../lib/validation";
 
@@ -80,6 +81,8 @@ export interface EditorState {
   workflowName: string;
   description: string;
   publishedVersion: number | null;
+  /** Webhook URL by trigger node id, for the published version's webhook triggers. */
+  hooks: Record<string, string>;
   revision: number;
   baseGraph: GraphDocument;
   nodes: FlowNode[];
@@ -133,6 +136,7 @@ export function initEditor(config: CanvasConfig): void {
       workflowName: "",
       description: "",
       publishedVersion: null,
+      hooks: {},
       revision: 0,
       baseGraph: emptyGraph(),
       nodes: [],
@@ -175,6 +179,17 @@ export function dismissToast(id: number): void {
 
 /* ------------------------------------------------------------ loading */
 
+function hooksOf(workflow: Workflow): Record<string, string> {
+  return Object.fromEntries((workflow.hooks ?? []).map((hook) => [hook.node_id, hook.url]));
+}
+
+/** Re-read the published version and its webhook URLs (after a publish). */
+export async function refreshPublished(): Promise<void> {
+  const { api, config } = get();
+  const workflow = await api.workflow(config.workflowId);
+  set({ publishedVersion: workflow.published_version ?? null, hooks: hooksOf(workflow) });
+}
+
 export async function loadEditor(): Promise<void> {
   const { api, config } = get();
   try {
@@ -186,6 +201,7 @@ export async function loadEditor(): Promise<void> {
       workflowName: workflow.name,
       description: workflow.description ?? "",
       publishedVersion: workflow.published_version ?? null,
+      hooks: hooksOf(workflow),
       revision: workflow.revision,
     });
     let graph = workflow.graph ?? emptyGraph();
@@ -706,6 +722,7 @@ export async function reloadTheirs(): Promise<void> {
     savedSeq: 0,
     workflowName: workflow.name,
     publishedVersion: workflow.published_version ?? null,
+    hooks: hooksOf(workflow),
   });
   replaceGraph(workflow.graph ?? emptyGraph(), { resetHistory: true, revision: workflow.revision });
   void validateOnServer();
