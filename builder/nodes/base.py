@@ -99,6 +99,10 @@ class NodeType:
     #: config fields left unrendered by the engine (the node renders them itself)
     raw_fields: ClassVar[tuple[str, ...]] = ()
     is_trigger: ClassVar[bool] = False
+    #: True for nodes that look at ``nodes.<id>.output`` of the nodes their
+    #: input is keyed by (to tell the engine's object of several inputs from
+    #: one input that is an object): the engine loads those outputs too
+    reads_sources: ClassVar[bool] = False
     #: True for nodes whose run has effects outside Baton (HTTP, email, LLM)
     side_effects: ClassVar[bool] = False
     #: True for nodes that compute from their input and config alone, in

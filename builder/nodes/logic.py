@@ -141,6 +141,7 @@ class Merge(NodeType):
     key = "logic.merge"
     category = "logic"
     pure = True
+    reads_sources = True
     label = "Merge"
     description = "Combine the results of several paths into one value once they have finished."
     Config = MergeConfig

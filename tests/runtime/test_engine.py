@@ -81,6 +81,14 @@ def test_fan_out_fan_in_gets_every_branch_keyed_by_source(runner) -> None:
     assert run.steps.filter(node_id="join").count() == 1
 
 
+def test_fan_in_in_list_mode_lists_each_branch_in_source_order(runner) -> None:
+    branches = [node(f"b{i}") for i in (2, 0, 1)]
+    edges = [("t", f"b{i}") for i in (2, 0, 1)] + [(f"b{i}", "join") for i in (2, 0, 1)]
+    run = run_of(runner, [T, *branches, node("join", "logic.merge", mode="list")], edges)
+    assert run.status == "succeeded"
+    assert [item["from"] for item in run.output["join"]] == ["b0", "b1", "b2"]
+
+
 def test_join_any_runs_once(runner) -> None:
     nodes = [T, node("a"), node("b"), {**node("j"), "join": "any"}]
     run = run_of(runner, nodes, [("t", "a"), ("t", "b"), ("a", "j"), ("b", "j")])
