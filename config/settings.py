@@ -69,6 +69,10 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024)
 WEBHOOK_RATE_LIMIT_PER_MIN = env.int("WEBHOOK_RATE_LIMIT_PER_MIN", 600)
 SCHEDULE_GRACE_S = env.int("SCHEDULE_GRACE_S", 60)
 
+#: embedded mode: threads for steps that call out (models, HTTP, email), so
+#: parallel branches call out at once (runtime/embedded.py)
+STEP_THREADS = env.int("STEP_THREADS", 8)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

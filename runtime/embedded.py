@@ -5,6 +5,13 @@ threads of the web process, on the same code path as distributed mode.
   ``memory://`` broker in a background thread (about 0.6 ms a task here; the
   threads pool stalls on ``memory://``). Steps dispatched by any thread of the
   process land in its queue.
+- Steps of nodes that call out (models, HTTP, email: not ``pure``) run on a
+  pool of ``BATON_STEP_THREADS`` threads (8): the worker thread claims such a
+  step only once a pool thread is free, hands it over and takes the next
+  message, so parallel branches call out at once and one slow call holds up
+  nothing else. Steps of pure nodes (data, logic) run in the worker thread
+  inside their claim, as in a worker process. A step still running when the
+  process stops is recovered by the next start's sweep (its lease expires).
 - The scheduler thread runs the sweeper tick (``runtime.engine.sweeper``)
   once at start-up (recovering whatever a previous process left running) and
   then every ``BATON_TICK_S`` seconds (0.5 by default): due timers and
@@ -17,6 +24,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -30,24 +40,74 @@ _threads: list[threading.Thread] = []
 _worker: Any = None
 
 
+class StepThreads:
+    """A pool of threads for claimed steps that call out
+    (:class:`runtime.engine.execute.StepThreads`)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = threading.Semaphore(size)
+        self._pool = ThreadPoolExecutor(size, thread_name_prefix="baton-step")
+
+    @contextmanager
+    def slot(self) -> Iterator[Callable[[Callable[[], None]], None]]:
+        self._free.acquire()
+        handed = False
+
+        def hand_over(function: Callable[[], None]) -> None:
+            nonlocal handed
+            self._pool.submit(self._run, function)
+            handed = True
+
+        try:
+            yield hand_over
+        finally:
+            if not handed:
+                self._free.release()
+
+    def _run(self, function: Callable[[], None]) -> None:
+        close_old_connections()
+        try:
+            function()
+        except Exception:
+            # The step stays running until its lease expires; the sweeper then
+            # sends it again, as after a worker process died.
+            log.exception("a step failed on its thread")
+        finally:
+            close_old_connections()
+            self._free.release()
+
+    def shutdown(self) -> None:
+        """Take no more steps; those running go on to their end."""
+        self._pool.shutdown(wait=False)
+
+
 def start() -> None:
     """Start the embedded worker and scheduler threads (once per process)."""
+    from runtime.engine import execute
+
     if _started.is_set():
         return
     _started.set()
     _stop.clear()
+    execute.step_threads = StepThreads(max(1, settings.STEP_THREADS))
     _start_thread("baton-worker", _run_worker)
     _start_thread("baton-scheduler", _run_scheduler)
 
 
 def stop(timeout: float = 5.0) -> None:
     """Stop both threads (used by tests and on shutdown)."""
+    from runtime.engine import execute
+
     _stop.set()
     if _worker is not None:
         _worker.stop(in_sighandler=False)
     for thread in _threads:
         thread.join(timeout)
     _threads.clear()
+    threads, execute.step_threads = execute.step_threads, None
+    if isinstance(threads, StepThreads):
+        threads.shutdown()
     _started.clear()
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from django.db import DatabaseError
 from pydantic import ValidationError
 
 from builder.expressions import ExpressionError
+from builder.graph.document import MAX_NODES
 from builder.nodes import registry
 from builder.nodes.base import NodeError, NodeType, Result, Wait
 from runtime import scheduler
@@ -27,6 +30,22 @@ from runtime.models import Step, StepStatus
 log = logging.getLogger(__name__)
 
 
+class StepThreads(Protocol):
+    """Where a claimed step that runs outside the claim's transaction (a
+    node that calls out: a model, HTTP, email) goes on, so that the thread
+    taking messages is free for the next one (see :mod:`runtime.embedded`)."""
+
+    def slot(self) -> AbstractContextManager[Callable[[Callable[[], None]], None]]:
+        """Wait for a free thread; yield ``hand_over(function)``, which runs
+        ``function`` on it. A slot not handed over is free again at exit."""
+        ...
+
+
+#: set in embedded mode, where one thread takes every message; a worker
+#: process of distributed mode runs its steps itself (its pool is the concurrency)
+step_threads: StepThreads | None = None
+
+
 def execute_step(step_id: int, run_id: Any = None) -> None:
     """The body of the ``execute_step`` task; safe to run twice."""
     if run_id is not None:
@@ -34,13 +53,30 @@ def execute_step(step_id: int, run_id: Any = None) -> None:
             run_id = uuid.UUID(str(run_id))
         except ValueError:
             run_id = None  # not ours: find the run from the step
+    threads = step_threads
+    if threads is None:
+        _go_on(_claim(step_id, run_id))
+        return
+    # A thread is free before the claim: a claimed step never waits for one
+    # while its lease runs.
+    with threads.slot() as hand_over:
+        claim = _claim(step_id, run_id)
+        if claim is not None:
+            hand_over(lambda: _go_on(claim))
+
+
+def _claim(step_id: int, run_id: Any) -> Claim | None:
     try:
-        claim = transitions.claim(step_id, run_pure, run_id=run_id)
+        return transitions.claim(step_id, run_pure, run_id=run_id)
     except DatabaseError:
         # The claim and a pure node's run shared a transaction that failed:
         # claim it alone, so whatever keeps failing is recorded on the step.
         log.warning("claiming step %s with its run failed; claiming it alone", step_id)
-        claim = transitions.claim(step_id, run_id=run_id)
+        return transitions.claim(step_id, run_id=run_id)
+
+
+def _go_on(claim: Claim | None) -> None:
+    """Run the claimed step, end it, and go on inline while one successor is ready."""
     while claim is not None:
         outcome = run_claimed(claim)
         if outcome is None:
@@ -180,12 +216,23 @@ def _outcome(result: Any) -> Outcome:
     return Failure("InvalidResult", f"The node returned {type(result).__name__}, not a Result.")
 
 
+#: sources a node's input can be keyed by, at most: one per other node
+_MOST_SOURCES = MAX_NODES
+
+
 def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeType) -> StepContext:
     """The step's expression context; ``nodes.<id>.output`` holds the outputs
     its config refers to (all, when that cannot be told from the config).
     In a graph with loops, each is the visit of the step's own round (or the
     one before, for a node further down a loop body), as the scheduler says."""
     wanted = referenced_nodes(node.get("config") or {}, node_type.expression_fields)
+    if (
+        wanted is not None
+        and node_type.reads_sources
+        and isinstance(claim.input, dict)
+        and len(claim.input) <= _MOST_SOURCES  # more: an output of one node, not the engine's
+    ):
+        wanted |= {key for key in claim.input if isinstance(key, str)}
     outputs: dict[str, Any] = {}
     if wanted != set():
         finished = Step.objects.filter(
