@@ -3,6 +3,8 @@ builder importing them.
 
 - ``register(provider)``: webhook URLs of a workflow (the workflow API's
   ``hooks`` list); the triggers app registers its provider.
+- ``register_schedules(provider)``: when a workflow's schedules fire next
+  (the workflow API's ``schedules`` list), likewise.
 - ``on_draft_saved(receiver)``: called as ``receiver(workflow, user)`` after
   the transaction that gave the draft a new revision commits (live notices).
 - ``on_publish(receiver)``: called as ``receiver(workflow, version)`` inside
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 _providers: list[Callable[[Any], list[dict[str, str]]]] = []
+_schedule_providers: list[Callable[[Any], list[dict[str, Any]]]] = []
 _publish_receivers: list[Callable[[Any, Any], None]] = []
 _draft_receivers: list[Callable[[Any, Any], None]] = []
 
@@ -27,6 +30,15 @@ def register(provider: Callable[[Any], list[dict[str, str]]]) -> None:
 
 def urls_for(workflow: Any) -> list[dict[str, str]]:
     return [hook for provider in _providers for hook in provider(workflow)]
+
+
+def register_schedules(provider: Callable[[Any], list[dict[str, Any]]]) -> None:
+    if provider not in _schedule_providers:
+        _schedule_providers.append(provider)
+
+
+def schedules_for(workflow: Any) -> list[dict[str, Any]]:
+    return [item for provider in _schedule_providers for item in provider(workflow)]
 
 
 def on_publish(receiver: Callable[[Any, Any], None]) -> None:

@@ -55,6 +55,13 @@ def webhook_urls(workflow: Workflow) -> list[dict[str, str]]:
     return hooks.urls_for(workflow)
 
 
+def schedule_times(workflow: Workflow) -> list[dict[str, Any]]:
+    """When the published version's schedule triggers fire next (and last did)."""
+    from builder import hooks
+
+    return hooks.schedules_for(workflow)
+
+
 def with_run_stats(queryset: QuerySet[Workflow]) -> QuerySet[Workflow]:
     """Annotate each workflow with its last run's status, its runs in the last
     24 hours, and the tokens and cost of all its runs."""

@@ -13,6 +13,7 @@ class TriggersConfig(AppConfig):
         from triggers import receivers, selectors, services
 
         hooks.register(selectors.hook_urls)
+        hooks.register_schedules(selectors.schedule_times)
         hooks.on_publish(services.sync_triggers)
         events.register(receivers.on_run_events)
         events.register_end_probe("triggers.watched", services.watched_probe)

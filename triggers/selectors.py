@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from triggers.models import Hook
+from triggers.models import Hook, Schedule
 
 
 def hook_url(hook: Hook) -> str:
@@ -20,3 +20,25 @@ def hook_urls(workflow: Any) -> list[dict[str, str]]:
         return []
     hooks = Hook.objects.filter(workflow=workflow).order_by("node_id")
     return [{"node_id": hook.node_id, "url": hook_url(hook)} for hook in hooks]
+
+
+def schedule_times(workflow: Any) -> list[dict[str, Any]]:
+    """``[{node_id, cron, timezone, next_fire_at, last_fired_at}]`` of the
+    published version's schedule triggers (times in UTC, ISO 8601)."""
+    if workflow.published_version_id is None or workflow.deleted_at is not None:
+        return []
+    schedules = Schedule.objects.filter(workflow=workflow).order_by("node_id")
+    return [
+        {
+            "node_id": schedule.node_id,
+            "cron": schedule.cron,
+            "timezone": schedule.timezone,
+            "next_fire_at": _iso(schedule.next_fire_at),
+            "last_fired_at": _iso(schedule.last_fired_at),
+        }
+        for schedule in schedules
+    ]
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None

@@ -13,6 +13,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.slug", read_only=True)
     published_version = serializers.SerializerMethodField()
     hooks = serializers.SerializerMethodField()
+    schedules = serializers.SerializerMethodField()
     stats = serializers.SerializerMethodField()
 
     class Meta:
@@ -29,6 +30,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "hooks",
+            "schedules",
             "stats",
         ]
 
@@ -45,10 +47,13 @@ class WorkflowSerializer(serializers.ModelSerializer):
     def get_hooks(self, workflow: Workflow) -> list[dict[str, str]]:
         return selectors.webhook_urls(workflow)
 
+    def get_schedules(self, workflow: Workflow) -> list[dict[str, Any]]:
+        return selectors.schedule_times(workflow)
+
 
 class WorkflowSummarySerializer(WorkflowSerializer):
     class Meta(WorkflowSerializer.Meta):
-        fields = [f for f in WorkflowSerializer.Meta.fields if f != "graph"]
+        fields = [f for f in WorkflowSerializer.Meta.fields if f not in ("graph", "schedules")]
 
 
 class WorkflowCreateSerializer(StrictSerializerMixin, serializers.Serializer):

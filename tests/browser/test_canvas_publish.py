@@ -364,3 +364,47 @@ def test_the_webhook_url_appears_on_publish_and_starts_the_live_version(
     select(page, "Incoming order")
     assert panel.get_by_label("POST to this address to start a run").input_value() == url
     clean(page)
+
+
+def test_a_schedule_trigger_says_when_it_runs_once_published(context: Any, base_url: str) -> None:
+    graph = {
+        "version": 1,
+        "nodes": [
+            {
+                "id": "nightly",
+                "type": "trigger.schedule",
+                "name": "Nightly",
+                "config": {"cron": "30 2 * * *", "timezone": "Asia/Tokyo"},
+                "position": {"x": 0, "y": 0},
+            },
+            {
+                "id": "report",
+                "type": "data.transform",
+                "name": "Report",
+                "config": {"output": {"ok": True}},
+                "position": {"x": 300, "y": 0},
+            },
+        ],
+        "edges": [{"id": "e1", "source": "nightly", "target": "report"}],
+    }
+    workflow = make_workflow("Nightly report", graph)
+    page = login(context, base_url, "admin")
+    page.goto(f"{base_url}/workflows/{workflow.pk}/")
+    node(page, "Nightly").wait_for()
+    expect_saved(page)
+    select(page, "Nightly")
+    panel = page.get_by_role("complementary", name="Node settings")
+    panel.get_by_role("heading", name="When it runs").wait_for()
+    panel.get_by_text("Publish the workflow to start this schedule.").wait_for()
+
+    page.get_by_role("button", name="Publish", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Publish this workflow")
+    dialog.get_by_role("button", name="Publish", exact=True).click()
+    toast(page, r"^Published as version 1\.$").wait_for()
+
+    next_run = panel.get_by_text(re.compile(r"^Next run:"))
+    next_run.wait_for()
+    # 02:30 in Tokyo, whatever the browser's own time zone
+    assert "02:30" in next_run.inner_text() and "(Asia/Tokyo)" in next_run.inner_text()
+    panel.get_by_text(re.compile("It has not run yet")).wait_for()
+    clean(page)

@@ -203,3 +203,26 @@ def test_the_missed_run_policy_comes_from_the_trigger_config(owner):
         Schedule.objects.get(workflow=publish(owner, schedule_graph("0 9 * * *", "UTC"))).missed
         == "skip"
     )
+
+
+def test_the_workflow_api_says_when_a_published_schedule_fires_next(owner, monkeypatch, client):
+    FrozenClock(monkeypatch, utc(2026, 3, 27, 12))
+    workflow = make_workflow(
+        owner.memberships.first().workspace,
+        graph=schedule_graph("0 9 * * 1-5", "Europe/Paris"),
+        user=owner,
+    )
+    client.force_login(owner)
+    url = f"/api/v1/workflows/{workflow.pk}/"
+    assert client.get(url).json()["schedules"] == []  # a draft fires nothing
+
+    builder_services.create_version(owner, workflow)
+    (schedule,) = client.get(url).json()["schedules"]
+    # Friday 27 March, 13:00 in Paris: next is Monday 30 March, 09:00 (summer time by then)
+    assert schedule == {
+        "node_id": "every",
+        "cron": "0 9 * * 1-5",
+        "timezone": "Europe/Paris",
+        "next_fire_at": "2026-03-30T07:00:00Z",
+        "last_fired_at": None,
+    }

@@ -145,6 +145,7 @@ function NodePanel({ node }: { node: BatonFlowNode }) {
         </div>
       </section>
       {spec.type === "trigger.webhook" && <WebhookUrl nodeId={node.id} />}
+      {spec.type === "trigger.schedule" && <ScheduleNext nodeId={node.id} />}
       <section className="bt-panel-section" aria-labelledby={`settings-${node.id}`}>
         <h3 id={`settings-${node.id}`}>Settings</h3>
         {!readOnly && (
@@ -219,6 +220,45 @@ function WebhookUrl({ nodeId }: { nodeId: string }) {
           {published
             ? "The live version has no such trigger yet: publish to get its URL."
             : "Publish the workflow to get this trigger's URL."}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** A moment in the schedule's own time zone, e.g. "Mon, 30 Mar 2026, 09:00". */
+function inZone(iso: string, timeZone: string): string {
+  const options: Intl.DateTimeFormatOptions = { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" };
+  try {
+    return new Intl.DateTimeFormat(undefined, { ...options, timeZone }).format(new Date(iso));
+  } catch {
+    return new Intl.DateTimeFormat(undefined, { ...options, timeZone: "UTC" }).format(new Date(iso)) + " UTC";
+  }
+}
+
+/** When a schedule trigger of the live version fires next, and last did. */
+function ScheduleNext({ nodeId }: { nodeId: string }) {
+  const times = useEditor((s) => s.schedules[nodeId]);
+  const published = useEditor((s) => s.publishedVersion);
+  return (
+    <section className="bt-panel-section" aria-labelledby={`schedule-${nodeId}`}>
+      <h3 id={`schedule-${nodeId}`}>When it runs</h3>
+      {times ? (
+        <>
+          <p>
+            Next run: {times.next_fire_at ? <strong>{inZone(times.next_fire_at, times.timezone)}</strong> : "none"}{" "}
+            <span className="bt-muted">({times.timezone})</span>
+          </p>
+          <p className="bt-muted">
+            {times.last_fired_at ? `Last run: ${inZone(times.last_fired_at, times.timezone)}. ` : "It has not run yet. "}
+            The live version{published ? ` (v${published})` : ""} sets the times: publish to put edits to them live.
+          </p>
+        </>
+      ) : (
+        <p className="bt-muted">
+          {published
+            ? "The live version has no such trigger yet: publish to start this schedule."
+            : "Publish the workflow to start this schedule."}
         </p>
       )}
     </section>

@@ -74,6 +74,14 @@ export interface NodeType {
 
 export type Catalog = Map<string, NodeType>;
 
+export interface ScheduleTimes {
+  node_id: string;
+  cron: string;
+  timezone: string;
+  next_fire_at: string | null;
+  last_fired_at: string | null;
+}
+
 export interface Workflow {
   id: string;
   workspace: string;
@@ -84,6 +92,8 @@ export interface Workflow {
   published_version?: number | null;
   /** The published version's webhook triggers and their URLs. */
   hooks?: { node_id: string; url: string }[];
+  /** The published version's schedule triggers: when each fires next (UTC, ISO 8601). */
+  schedules?: ScheduleTimes[];
   created_at?: string;
   updated_at?: string;
 }

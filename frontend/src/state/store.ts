@@ -52,6 +52,7 @@ import type {
   NodeType,
   Position,
   Run,
+  ScheduleTimes,
   Step,
   Workflow,
 } from "../lib/types";
@@ -83,6 +84,8 @@ export interface EditorState {
   publishedVersion: number | null;
   /** Webhook URL by trigger node id, for the published version's webhook triggers. */
   hooks: Record<string, string>;
+  /** When each published schedule trigger fires next, by node id. */
+  schedules: Record<string, ScheduleTimes>;
   revision: number;
   baseGraph: GraphDocument;
   nodes: FlowNode[];
@@ -137,6 +140,7 @@ export function initEditor(config: CanvasConfig): void {
       description: "",
       publishedVersion: null,
       hooks: {},
+      schedules: {},
       revision: 0,
       baseGraph: emptyGraph(),
       nodes: [],
@@ -183,11 +187,19 @@ function hooksOf(workflow: Workflow): Record<string, string> {
   return Object.fromEntries((workflow.hooks ?? []).map((hook) => [hook.node_id, hook.url]));
 }
 
-/** Re-read the published version and its webhook URLs (after a publish). */
+function schedulesOf(workflow: Workflow): Record<string, ScheduleTimes> {
+  return Object.fromEntries((workflow.schedules ?? []).map((item) => [item.node_id, item]));
+}
+
+/** Re-read the published version, its webhook URLs and schedules (after a publish). */
 export async function refreshPublished(): Promise<void> {
   const { api, config } = get();
   const workflow = await api.workflow(config.workflowId);
-  set({ publishedVersion: workflow.published_version ?? null, hooks: hooksOf(workflow) });
+  set({
+    publishedVersion: workflow.published_version ?? null,
+    hooks: hooksOf(workflow),
+    schedules: schedulesOf(workflow),
+  });
 }
 
 export async function loadEditor(): Promise<void> {
@@ -202,6 +214,7 @@ export async function loadEditor(): Promise<void> {
       description: workflow.description ?? "",
       publishedVersion: workflow.published_version ?? null,
       hooks: hooksOf(workflow),
+      schedules: schedulesOf(workflow),
       revision: workflow.revision,
     });
     let graph = workflow.graph ?? emptyGraph();
@@ -723,6 +736,7 @@ export async function reloadTheirs(): Promise<void> {
     workflowName: workflow.name,
     publishedVersion: workflow.published_version ?? null,
     hooks: hooksOf(workflow),
+    schedules: schedulesOf(workflow),
   });
   replaceGraph(workflow.graph ?? emptyGraph(), { resetHistory: true, revision: workflow.revision });
   void validateOnServer();
