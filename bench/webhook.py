@@ -260,7 +260,8 @@ def _bench_env(base: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _serve(env: dict[str, str], workdir: Path, port: int) -> cluster_mod.Process:
+def serve_embedded(env: dict[str, str], workdir: Path, port: int) -> cluster_mod.Process:
+    """``manage.py serve`` (embedded mode unless ``env`` says Redis), listening."""
     process = cluster_mod.Process(
         "web",
         [sys.executable, "manage.py", "serve", "--port", str(port)],
@@ -285,7 +286,7 @@ def embedded() -> Any:
         )
         path = _run_setup(env)
         port = cluster_mod.free_port()
-        web = _serve(env, Path(workdir), port)
+        web = serve_embedded(env, Path(workdir), port)
         try:
             yield port, path, web
         finally:

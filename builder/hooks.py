@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 _providers: list[Callable[[Any], list[dict[str, str]]]] = []
-_schedule_providers: list[Callable[[Any], list[dict[str, Any]]]] = []
+_schedule_providers: list[Callable[[Any], list[Any]]] = []
 _publish_receivers: list[Callable[[Any, Any], None]] = []
 _draft_receivers: list[Callable[[Any, Any], None]] = []
 
@@ -32,12 +32,12 @@ def urls_for(workflow: Any) -> list[dict[str, str]]:
     return [hook for provider in _providers for hook in provider(workflow)]
 
 
-def register_schedules(provider: Callable[[Any], list[dict[str, Any]]]) -> None:
+def register_schedules(provider: Callable[[Any], list[Any]]) -> None:
     if provider not in _schedule_providers:
         _schedule_providers.append(provider)
 
 
-def schedules_for(workflow: Any) -> list[dict[str, Any]]:
+def schedules_for(workflow: Any) -> list[Any]:
     return [item for provider in _schedule_providers for item in provider(workflow)]
 
 

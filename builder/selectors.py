@@ -55,8 +55,9 @@ def webhook_urls(workflow: Workflow) -> list[dict[str, str]]:
     return hooks.urls_for(workflow)
 
 
-def schedule_times(workflow: Workflow) -> list[dict[str, Any]]:
-    """When the published version's schedule triggers fire next (and last did)."""
+def schedule_times(workflow: Workflow) -> list[Any]:
+    """The published version's schedule triggers: objects with ``node_id``,
+    ``cron``, ``timezone``, ``next_fire_at`` and ``last_fired_at``."""
     from builder import hooks
 
     return hooks.schedules_for(workflow)

@@ -45,7 +45,6 @@ class StepThreads:
     (:class:`runtime.engine.execute.StepThreads`)."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
         self._free = threading.Semaphore(size)
         self._pool = ThreadPoolExecutor(size, thread_name_prefix="baton-step")
 

@@ -22,23 +22,9 @@ def hook_urls(workflow: Any) -> list[dict[str, str]]:
     return [{"node_id": hook.node_id, "url": hook_url(hook)} for hook in hooks]
 
 
-def schedule_times(workflow: Any) -> list[dict[str, Any]]:
-    """``[{node_id, cron, timezone, next_fire_at, last_fired_at}]`` of the
-    published version's schedule triggers (times in UTC, ISO 8601)."""
+def schedule_times(workflow: Any) -> list[Schedule]:
+    """The published version's schedule triggers, by node id (each with its
+    ``cron``, ``timezone``, ``next_fire_at`` and ``last_fired_at``)."""
     if workflow.published_version_id is None or workflow.deleted_at is not None:
         return []
-    schedules = Schedule.objects.filter(workflow=workflow).order_by("node_id")
-    return [
-        {
-            "node_id": schedule.node_id,
-            "cron": schedule.cron,
-            "timezone": schedule.timezone,
-            "next_fire_at": _iso(schedule.next_fire_at),
-            "last_fired_at": _iso(schedule.last_fired_at),
-        }
-        for schedule in schedules
-    ]
-
-
-def _iso(moment: Any) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+    return list(Schedule.objects.filter(workflow=workflow).order_by("node_id"))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from builder import selectors
@@ -9,11 +10,21 @@ from builder.models import Workflow, WorkflowVersion
 from config.api import StrictSerializerMixin
 
 
+class ScheduleTimesSerializer(serializers.Serializer):
+    """When a published schedule trigger fires next, and last did."""
+
+    node_id = serializers.CharField()
+    cron = serializers.CharField()
+    timezone = serializers.CharField()
+    next_fire_at = serializers.DateTimeField(allow_null=True)
+    last_fired_at = serializers.DateTimeField(allow_null=True)
+
+
 class WorkflowSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.slug", read_only=True)
     published_version = serializers.SerializerMethodField()
     hooks = serializers.SerializerMethodField()
-    schedules = serializers.SerializerMethodField()
+    schedules = serializers.SerializerMethodField()  # the workflow's own page only
     stats = serializers.SerializerMethodField()
 
     class Meta:
@@ -47,8 +58,9 @@ class WorkflowSerializer(serializers.ModelSerializer):
     def get_hooks(self, workflow: Workflow) -> list[dict[str, str]]:
         return selectors.webhook_urls(workflow)
 
+    @extend_schema_field(ScheduleTimesSerializer(many=True))
     def get_schedules(self, workflow: Workflow) -> list[dict[str, Any]]:
-        return selectors.schedule_times(workflow)
+        return ScheduleTimesSerializer(selectors.schedule_times(workflow), many=True).data
 
 
 class WorkflowSummarySerializer(WorkflowSerializer):

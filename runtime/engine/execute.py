@@ -216,10 +216,6 @@ def _outcome(result: Any) -> Outcome:
     return Failure("InvalidResult", f"The node returned {type(result).__name__}, not a Result.")
 
 
-#: sources a node's input can be keyed by, at most: one per other node
-_MOST_SOURCES = MAX_NODES
-
-
 def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeType) -> StepContext:
     """The step's expression context; ``nodes.<id>.output`` holds the outputs
     its config refers to (all, when that cannot be told from the config).
@@ -230,7 +226,7 @@ def _context(claim: Claim, graph: plans.RunGraph, node: dict, node_type: NodeTyp
         wanted is not None
         and node_type.reads_sources
         and isinstance(claim.input, dict)
-        and len(claim.input) <= _MOST_SOURCES  # more: an output of one node, not the engine's
+        and len(claim.input) <= MAX_NODES  # more keys: one node's output, not the engine's
     ):
         wanted |= {key for key in claim.input if isinstance(key, str)}
     outputs: dict[str, Any] = {}

@@ -68,10 +68,18 @@ def make_workflow(name: str, graph: dict[str, Any], *, publish: bool = False) ->
     return workflow
 
 
-def open_editor(page: Any, base_url: str, workflow: Any) -> None:
+def open_editor(page: Any, base_url: str, workflow: Any, first: str = "Start") -> None:
     page.goto(f"{base_url}/workflows/{workflow.pk}/")
-    node(page, "Start").wait_for()
+    node(page, first).wait_for()
     expect_saved(page)
+
+
+def publish_now(page: Any) -> None:
+    """Publish from the top bar's dialog as an admin: version 1."""
+    page.get_by_role("button", name="Publish", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Publish this workflow")
+    dialog.get_by_role("button", name="Publish", exact=True).click()
+    toast(page, r"^Published as version 1\.$").wait_for()
 
 
 def toast(page: Any, text: str) -> Any:
@@ -327,18 +335,13 @@ def test_the_webhook_url_appears_on_publish_and_starts_the_live_version(
     settings.BASE_URL = base_url  # the address this server is reached at
     workflow = make_workflow("Orders", HOOK_GRAPH)
     page = login(context, base_url, "admin")
-    page.goto(f"{base_url}/workflows/{workflow.pk}/")
-    node(page, "Incoming order").wait_for()
-    expect_saved(page)
+    open_editor(page, base_url, workflow, "Incoming order")
     select(page, "Incoming order")
     panel = page.get_by_role("complementary", name="Node settings")
     panel.get_by_role("heading", name="Webhook URL").wait_for()
     panel.get_by_text("Publish the workflow to get this trigger's URL.").wait_for()
 
-    page.get_by_role("button", name="Publish", exact=True).click()
-    dialog = page.get_by_role("dialog", name="Publish this workflow")
-    dialog.get_by_role("button", name="Publish", exact=True).click()
-    toast(page, r"^Published as version 1\.$").wait_for()
+    publish_now(page)
 
     field = panel.get_by_label("POST to this address to start a run")
     field.wait_for()
@@ -389,18 +392,13 @@ def test_a_schedule_trigger_says_when_it_runs_once_published(context: Any, base_
     }
     workflow = make_workflow("Nightly report", graph)
     page = login(context, base_url, "admin")
-    page.goto(f"{base_url}/workflows/{workflow.pk}/")
-    node(page, "Nightly").wait_for()
-    expect_saved(page)
+    open_editor(page, base_url, workflow, "Nightly")
     select(page, "Nightly")
     panel = page.get_by_role("complementary", name="Node settings")
     panel.get_by_role("heading", name="When it runs").wait_for()
     panel.get_by_text("Publish the workflow to start this schedule.").wait_for()
 
-    page.get_by_role("button", name="Publish", exact=True).click()
-    dialog = page.get_by_role("dialog", name="Publish this workflow")
-    dialog.get_by_role("button", name="Publish", exact=True).click()
-    toast(page, r"^Published as version 1\.$").wait_for()
+    publish_now(page)
 
     next_run = panel.get_by_text(re.compile(r"^Next run:"))
     next_run.wait_for()

@@ -41,6 +41,9 @@ class LocalHTTP:
     def __init__(self) -> None:
         self.routes: dict[str, Reply | Route] = {}
         self.requests: list[Recorded] = []
+        #: requests being answered now, and the most answered at once
+        self.in_flight = 0
+        self.most_at_once = 0
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -63,6 +66,11 @@ class LocalHTTP:
         route = self.routes.get(request.path.split("?")[0], Reply(404, {"detail": "no route"}))
         return route(request, attempt) if callable(route) else route
 
+    def _count(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.most_at_once = max(self.most_at_once, self.in_flight)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         owner = self
 
@@ -81,7 +89,14 @@ class LocalHTTP:
                     self.rfile.read(length) if length else b"",
                 )
                 reply = owner._reply_for(request)
-                time.sleep(reply.delay_s)
+                owner._count(+1)
+                try:
+                    time.sleep(reply.delay_s)
+                    self._answer(reply)
+                finally:
+                    owner._count(-1)
+
+            def _answer(self, reply: Reply) -> None:
                 body = reply.body
                 headers = dict(reply.headers)
                 if not isinstance(body, bytes):

@@ -8,11 +8,11 @@ config worker` and `celery -A config beat` beside it.
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from config.env import env
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
 
         if not settings.DEBUG:
             call_command("collectstatic", interactive=False, verbosity=0)
-        if not os.environ.get("BATON_BASE_URL"):
+        if not env.is_set("BASE_URL"):
             # Links the product hands out (webhook URLs) name this server.
             shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
             settings.BASE_URL = f"http://{shown}:{port}"
