@@ -183,23 +183,21 @@ export function dismissToast(id: number): void {
 
 /* ------------------------------------------------------------ loading */
 
-function hooksOf(workflow: Workflow): Record<string, string> {
-  return Object.fromEntries((workflow.hooks ?? []).map((hook) => [hook.node_id, hook.url]));
-}
-
-function schedulesOf(workflow: Workflow): Record<string, ScheduleTimes> {
-  return Object.fromEntries((workflow.schedules ?? []).map((item) => [item.node_id, item]));
+/** The store's view of the workflow's live version: its number, webhook
+ * URLs and schedule times, by trigger node id. */
+function publishedOf(workflow: Workflow): Pick<EditorState, "publishedVersion" | "hooks" | "schedules"> {
+  return {
+    publishedVersion: workflow.published_version ?? null,
+    hooks: Object.fromEntries((workflow.hooks ?? []).map((hook) => [hook.node_id, hook.url])),
+    schedules: Object.fromEntries((workflow.schedules ?? []).map((item): [string, ScheduleTimes] => [item.node_id, item])),
+  };
 }
 
 /** Re-read the published version, its webhook URLs and schedules (after a publish). */
 export async function refreshPublished(): Promise<void> {
   const { api, config } = get();
   const workflow = await api.workflow(config.workflowId);
-  set({
-    publishedVersion: workflow.published_version ?? null,
-    hooks: hooksOf(workflow),
-    schedules: schedulesOf(workflow),
-  });
+  set(publishedOf(workflow));
 }
 
 export async function loadEditor(): Promise<void> {
@@ -212,9 +210,7 @@ export async function loadEditor(): Promise<void> {
       nodeTypes: types,
       workflowName: workflow.name,
       description: workflow.description ?? "",
-      publishedVersion: workflow.published_version ?? null,
-      hooks: hooksOf(workflow),
-      schedules: schedulesOf(workflow),
+      ...publishedOf(workflow),
       revision: workflow.revision,
     });
     let graph = workflow.graph ?? emptyGraph();
@@ -734,9 +730,7 @@ export async function reloadTheirs(): Promise<void> {
     editSeq: 0,
     savedSeq: 0,
     workflowName: workflow.name,
-    publishedVersion: workflow.published_version ?? null,
-    hooks: hooksOf(workflow),
-    schedules: schedulesOf(workflow),
+    ...publishedOf(workflow),
   });
   replaceGraph(workflow.graph ?? emptyGraph(), { resetHistory: true, revision: workflow.revision });
   void validateOnServer();
