@@ -35,11 +35,12 @@ def on_run_events(events: Sequence[Any]) -> None:
 
 
 def after_run_finished(run_id: Any, facts: Any = None) -> None:
-    from runtime.models import Run
+    from runtime.models import Run, new
     from triggers import children, services
 
     if facts is not None:
-        run = Run(
+        run = new(
+            Run,
             id=run_id,
             workflow_id=facts.workflow_id,
             workspace_id=facts.workspace_id,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from runtime.models import RunEvent
+from runtime.models import RunEvent, new
 
 
 @dataclass
@@ -20,7 +20,8 @@ class EventLog:
 
     def step(self, node_id: str, visit: int, status: str, **payload: Any) -> None:
         self.pending.append(
-            RunEvent(
+            new(
+                RunEvent,
                 run_id=self.run_id,
                 kind="step",
                 node_id=node_id,
@@ -33,7 +34,8 @@ class EventLog:
 
     def run(self, status: str, **payload: Any) -> None:
         self.pending.append(
-            RunEvent(
+            new(
+                RunEvent,
                 run_id=self.run_id,
                 kind="run",
                 status=str(status),

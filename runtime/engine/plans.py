@@ -22,7 +22,7 @@ from runtime import scheduler
 from runtime.context import step_input
 from runtime.engine import sql
 from runtime.engine.log import EventLog
-from runtime.models import Run, RunStatus, Step, StepStatus
+from runtime.models import Run, RunStatus, Step, StepStatus, new
 
 _CACHE_SIZE = 512
 
@@ -383,7 +383,8 @@ def write(run: Run, applied: Applied) -> None:
 def _new_step(
     run: Run, graph: RunGraph, step: scheduler.NewStep, outputs: Mapping, now: datetime, claim: bool
 ) -> Step:
-    row = Step(
+    row = new(
+        Step,
         created_at=now,
         run_id=run.pk,
         node_id=step.node_id,
@@ -467,11 +468,11 @@ def end_active_steps(run: Run, events: EventLog, now: datetime) -> None:
     skipped. Clearing the lease makes a late result from a worker bounce."""
     active = Step.objects.filter(run_id=run.pk, status__in=[s.value for s in _ENDING])
     rows = list(active.values_list("pk", "node_id", "visit", "status"))
-    for old, new in _ENDING.items():
+    for old, ending in _ENDING.items():
         ids = [pk for pk, _node, _visit, status in rows if status == old]
         if ids:
             Step.objects.filter(pk__in=ids, status=old).update(
-                status=new, finished_at=now, lease_token=None, lease_expires_at=None
+                status=ending, finished_at=now, lease_token=None, lease_expires_at=None
             )
     for _pk, node_id, visit, status in rows:
         events.step(node_id, visit, _ENDING[StepStatus(status)])

@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils.dateparse import parse_datetime
 
 from runtime import scheduler
-from runtime.models import EdgeState, Run, RunEvent, Step
+from runtime.models import EdgeState, Run, RunEvent, Step, new
 
 
 @functools.cache
@@ -269,7 +269,8 @@ def _claimed_step(
     pk: int, node_id: str, visit: int, attempts: int, raw_input: Any, raw_wait: Any
 ) -> Step:
     """A step with the fields running it needs (:data:`CLAIMED`), as read."""
-    return Step(
+    return new(
+        Step,
         pk=pk,
         node_id=node_id,
         visit=visit,
@@ -540,7 +541,8 @@ def _run_of(row: Sequence[Any], with_graph: bool) -> Run:
     run_id, status, seq, started, workflow, workspace, number, draft, usage, cost, kind, parent = (
         row[: len(RUN_COLUMNS)]
     )
-    run = Run(
+    run = new(
+        Run,
         id=Run._meta.pk.to_python(run_id),
         status=status,
         event_seq=seq,
