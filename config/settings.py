@@ -152,6 +152,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 #: runtime.engine.sql._cursor); off behind a pooler that cannot keep
 #: prepared statements (PgBouncer before 1.21 in transaction mode).
 BATON_DB_PREPARE = env.bool("DB_PREPARE", True)
+#: Postgres: a transition that only ends and claims steps of pure nodes
+#: (data, logic: no effect outside the database) commits without waiting for
+#: the WAL flush (synchronous_commit off for that statement alone). A server
+#: crash can lose the last fraction of a second of such transitions; those
+#: steps run again from the durable state before them, and every commit that
+#: claims or ends any other step still waits, so no effect is repeated
+#: (docs/runtime.md, "Commits of pure steps"). 0: every commit waits.
+BATON_ASYNC_PURE_COMMITS = env.bool("ASYNC_PURE_COMMITS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and BATON_DB_PREPARE:
     # Django's cursors bind on the client and never prepare; psycopg prepares
     # only with a threshold set. A huge one: only statements that ask are.

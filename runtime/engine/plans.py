@@ -7,6 +7,7 @@ Everything here runs inside the caller's transaction, under the run lock.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,18 @@ class RunGraph:
             float(policy.get("backoff_s") or 0),
             float(policy.get("backoff_factor") or 2),
         )
+
+    @functools.cached_property
+    def pure(self) -> frozenset[str]:
+        """The nodes whose steps may run inside the transaction that claims
+        them: of a pure type (see ``NodeType.pure``), without a timeout."""
+        from builder.nodes import registry
+
+        def pure(node: Mapping[str, Any]) -> bool:
+            node_type = registry.get(node["type"], node.get("type_version"))
+            return not node.get("timeout_s") and node_type is not None and node_type.pure
+
+        return frozenset(node_id for node_id, node in self.nodes.items() if pure(node))
 
     def backoff(self, node_id: str, attempt: int) -> float:
         _max, base, factor = self.retry(node_id)
@@ -96,6 +109,7 @@ def save_run(
     *,
     state: scheduler.State | None = None,
     fence: sql.Fence | None = None,
+    flush: bool = True,
     insert: bool = False,
     **changes: Any,
 ) -> bool:
@@ -106,7 +120,8 @@ def save_run(
     With ``fence`` (see :func:`sql.write_fenced`) the transition was decided
     from a kept state without the run lock: it is written, in one statement
     and its own transaction, only if the run row and the step are still as
-    that state says; False (nothing written) when they are not.
+    that state says; False (nothing written) when they are not. Without
+    ``flush`` its commit does not wait for the WAL flush.
 
     With ``insert`` the run is new and not yet written: its row is inserted
     with the transition (one statement on Postgres)."""
@@ -125,7 +140,7 @@ def save_run(
         probes = None
         if run.status in _FINISHED and hooks.end_probes:
             probes = {name: probe(run.workflow_id) for name, probe in hooks.end_probes.items()}
-        answers = sql.write_fenced(run.pk, fence, edges, rows, pending, values, probes)
+        answers = sql.write_fenced(run.pk, fence, edges, rows, pending, values, probes, flush=flush)
         if answers is None:
             return False
         if probes:

@@ -675,6 +675,8 @@ def write_fenced(
     events: Sequence[RunEvent],
     run_values: Mapping[str, Any],
     probes: Mapping[str, tuple[str, list[Any]]] | None = None,
+    *,
+    flush: bool = True,
 ) -> dict[str, Any] | None:
     """Postgres, outside a transaction: a step's end and what follows it,
     decided from a kept state, as one statement that is its own transaction.
@@ -685,18 +687,29 @@ def write_fenced(
     adds an event, so an unchanged ``event_seq`` means the step is still
     ours. None, with nothing written, when the run moved on meanwhile;
     else the answers to ``probes`` (name -> boolean SQL and its parameters),
-    asked in the same statement. The fence's ``siblings`` end with the step."""
+    asked in the same statement. The fence's ``siblings`` end with the step.
+    Without ``flush``, the statement turns ``synchronous_commit``
+    off for its own transaction: its commit does not wait for the WAL flush."""
     step_table = _table(Step)
     ours = " AND ".join(f"{_column(Step, name)} = %s" for name in ("id", *fence.step))
     db = _db()
     ours_params = [fence.step_id] + [
         _prep(Step, name, value, db) for name, value in fence.step.items()
     ]
+    run_where = f"EXISTS (SELECT 1 FROM {step_table} WHERE {ours})"
+    if not flush:
+        # evaluated once, before the row is updated (not as ``EXISTS (SELECT
+        # set_config(...))``: EXISTS drops its select list unevaluated);
+        # ``true``: for this transaction only
+        run_where += (
+            " AND EXISTS (SELECT 1 FROM (SELECT set_config('synchronous_commit', 'off', true))"
+            " AS relaxed)"
+        )
     run_sql, run_params = _update_sql(
         Run,
         run_values,
         {"id": run_id, "event_seq": fence.seq, "status": fence.status},
-        extra_where=f"EXISTS (SELECT 1 FROM {step_table} WHERE {ours})",
+        extra_where=run_where,
         extra_params=ours_params,
     )
     gate = "EXISTS (SELECT 1 FROM r)"

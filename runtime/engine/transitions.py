@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
@@ -218,13 +219,7 @@ def _claimed_events(
 def is_pure(graph: plans.RunGraph, node_id: str) -> bool:
     """Whether a step of this node may run inside the transaction that
     claims it: a pure node type (see ``NodeType.pure``), no timeout."""
-    from builder.nodes import registry
-
-    node = graph.nodes.get(node_id)
-    if node is None or node.get("timeout_s"):
-        return False
-    node_type = registry.get(node["type"], node.get("type_version"))
-    return node_type is not None and node_type.pure
+    return node_id in graph.pure
 
 
 def claim_pure_fenced(
@@ -376,12 +371,30 @@ def _decide_fenced(
         return False, None  # failing the run ends other steps: under the lock
     applied = plans.apply_plan(run, graph, plan, state, events, now, known, claim_single=follow)
     changes.update(plans.settle(run, graph, state, events, now, known))
-    if not plans.save_run(run, events, applied, state=state, fence=fence, **changes):
+    flush = _needs_flush(graph, claim, applied)
+    if not plans.save_run(run, events, applied, state=state, fence=fence, flush=flush, **changes):
         plans.note_contended(run.pk)
         return False, None
     others = [pk for pk in applied.dispatch if applied.inline is None or pk != applied.inline.pk]
     dispatch.on_commit(others, run.pk)
     return True, (_claim_of(run, applied.inline) if applied.inline is not None else None)
+
+
+def _needs_flush(graph: plans.RunGraph, claim: Claim, applied: plans.Applied) -> bool:
+    """Whether a fenced transition's commit must wait for the WAL flush: yes,
+    unless every step it ends or claims is of a pure node (the claimed one,
+    its siblings, the inline successor) and ``BATON_ASYNC_PURE_COMMITS`` is
+    on. Such a transition, lost with a crashed server, leaves its steps as
+    the last durable commit had them, to run again with the same result;
+    a step that acts outside the database is claimed and ended only by
+    commits that wait, and each of them makes every earlier commit durable
+    too (the WAL is written in order)."""
+    if not getattr(settings, "BATON_ASYNC_PURE_COMMITS", True) or claim.resuming:
+        return True
+    inline = applied.inline
+    return not is_pure(graph, claim.node_id) or (
+        inline is not None and not is_pure(graph, inline.node_id)
+    )
 
 
 def _end(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from runtime import services
 from runtime.engine import plans, transitions
 from runtime.engine.transitions import Success
@@ -173,3 +175,67 @@ def test_a_step_this_process_queued_and_another_ran_is_not_run_again(runner, hel
     assert Step.objects.filter(run=run, node_id="b").count() == 1
     kinds = list(run.events.filter(node_id="a").values_list("status", flat=True))
     assert kinds == ["queued", "running", "succeeded"]
+
+
+# -- commits of pure steps (BATON_ASYNC_PURE_COMMITS) -------------------------------
+
+
+def _flush_for(graph_nodes: list[dict], ended: str, inline: str | None, **claim: Any) -> bool:
+    graph = plans.RunGraph(
+        topology=None,  # type: ignore[arg-type]  (the rule reads the nodes only)
+        nodes={node["id"]: node for node in graph_nodes},
+        input={},
+    )
+    taken = transitions.Claim(
+        step_id=1,
+        run_id=None,
+        node_id=ended,
+        visit=1,
+        attempt=1,
+        token=None,  # type: ignore[arg-type]
+        input={},
+        wait=claim.get("wait"),
+        run_meta={},
+        workspace_id=None,
+    )
+    applied = plans.Applied(edges=[], rows=[], inline=Step(node_id=inline) if inline else None)
+    return transitions._needs_flush(graph, taken, applied)
+
+
+def test_only_transitions_of_pure_steps_alone_skip_the_wal_flush(settings) -> None:
+    settings.BATON_ASYNC_PURE_COMMITS = True
+    slow = {**transform("slow"), "timeout_s": 5}
+    nodes = [transform("a"), transform("b"), http("h"), slow]
+    # a pure step ends, and the next pure one is claimed, or none is
+    assert _flush_for(nodes, "a", "b") is False
+    assert _flush_for(nodes, "a", None) is False
+    # a step that calls out is claimed: its claim must be durable before the call
+    assert _flush_for(nodes, "a", "h") is True
+    # a step that called out ends: its result must be durable
+    assert _flush_for(nodes, "h", "a") is True
+    # a timeout makes a node run outside the claim, as any other that calls out
+    assert _flush_for(nodes, "a", "slow") is True
+    # a waiting step that resumed (a delay, an approval) ends durably
+    assert _flush_for(nodes, "a", None, wait={"resumed": True}) is True
+    settings.BATON_ASYNC_PURE_COMMITS = False
+    assert _flush_for(nodes, "a", "b") is True
+
+
+def test_a_pure_chain_leaves_the_sessions_commits_durable(runner, held) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a Postgres setting: the CI's second pass")
+    nodes = [T, http("a"), *(transform(f"n{i}") for i in range(3))]
+    edges = [("t", "a"), ("a", "n0"), ("n0", "n1"), ("n1", "n2")]
+    run = start(runner, nodes, edges)
+    step = claim(run, "a")
+    while step is not None:
+        step = transitions.finish(step, Success({"k": 1}))
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.output == {"n2": {"k": 1}}
+    # the pure steps' statements turned the flush off for their own
+    # transactions only: every later commit of this connection waits again
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
