@@ -29,19 +29,18 @@ _CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
-class RunGraph:
-    """The immutable parts of a run: its graph snapshot, input and trigger."""
+class Shape:
+    """What the engine reads of a graph document, built once per document:
+    shared by every run of a published version (a version never changes)."""
 
     topology: scheduler.Topology
     nodes: Mapping[str, Mapping[str, Any]]
-    input: Any
 
-    def retry(self, node_id: str) -> tuple[int, float, float]:
-        policy = self.nodes[node_id].get("retry") or {}
-        return (
-            int(policy.get("max_attempts") or 1),
-            float(policy.get("backoff_s") or 0),
-            float(policy.get("backoff_factor") or 2),
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> Shape:
+        return cls(
+            scheduler.Topology.from_document(document),
+            {node["id"]: node for node in document.get("nodes", [])},
         )
 
     @functools.cached_property
@@ -56,36 +55,85 @@ class RunGraph:
 
         return frozenset(node_id for node_id, node in self.nodes.items() if pure(node))
 
+
+@dataclass(frozen=True)
+class RunGraph:
+    """The immutable parts of a run: its graph snapshot's shape and its input."""
+
+    shape: Shape
+    input: Any
+
+    @property
+    def topology(self) -> scheduler.Topology:
+        return self.shape.topology
+
+    @property
+    def nodes(self) -> Mapping[str, Mapping[str, Any]]:
+        return self.shape.nodes
+
+    @property
+    def pure(self) -> frozenset[str]:
+        return self.shape.pure
+
+    def retry(self, node_id: str) -> tuple[int, float, float]:
+        policy = self.nodes[node_id].get("retry") or {}
+        return (
+            int(policy.get("max_attempts") or 1),
+            float(policy.get("backoff_s") or 0),
+            float(policy.get("backoff_factor") or 2),
+        )
+
     def backoff(self, node_id: str, attempt: int) -> float:
         _max, base, factor = self.retry(node_id)
         return base * factor ** max(attempt - 1, 0)
 
 
 _graphs: OrderedDict[Any, RunGraph] = OrderedDict()
-
+#: the shapes of published versions' graphs, by version id
+_versions: OrderedDict[Any, Shape] = OrderedDict()
+_VERSIONS_SIZE = 128
 
 _graphs_lock = threading.Lock()
 
 
 def graph_of(run_id: Any, run: Run | None = None) -> RunGraph:
-    """The run's graph, read once per process (from ``run`` when given)."""
+    """The run's graph, read once per process (from ``run`` when given).
+    A run of a version shares the shape built for the version's first run
+    in this process: ``run.graph`` may then be None (not read)."""
     with _graphs_lock:
         cached = _graphs.get(run_id)
-    if cached is None:
-        if run is not None:
-            document, run_input = run.graph, run.input
-        else:
-            document, run_input = Run.objects.filter(pk=run_id).values_list("graph", "input").get()
-        cached = RunGraph(
-            scheduler.Topology.from_document(document),
-            {node["id"]: node for node in document.get("nodes", [])},
-            run_input,
+    if cached is not None:
+        return cached
+    if run is not None:
+        document, run_input, version_id = run.graph, run.input, run.version_id
+    else:
+        document, run_input, version_id = (
+            Run.objects.filter(pk=run_id).values_list("graph", "input", "version_id").get()
         )
-        with _graphs_lock:
-            _graphs[run_id] = cached
-            while len(_graphs) > _CACHE_SIZE:
-                _graphs.popitem(last=False)
+    with _graphs_lock:
+        shape = _versions.get(version_id) if version_id is not None else None
+    if shape is None:
+        if document is None:  # the version's shape was dropped since the read
+            document = Run.objects.values_list("graph", flat=True).get(pk=run_id)
+        shape = Shape.of(document)
+    cached = RunGraph(shape, run_input)
+    with _graphs_lock:
+        _graphs[run_id] = cached
+        while len(_graphs) > _CACHE_SIZE:
+            _graphs.popitem(last=False)
+        if version_id is not None:
+            _versions[version_id] = shape
+            _versions.move_to_end(version_id)
+            while len(_versions) > _VERSIONS_SIZE:
+                _versions.popitem(last=False)
     return cached
+
+
+def known_versions() -> list[Any]:
+    """Ids of the versions whose shapes this process holds (a read of a new
+    run of one of them can leave its graph out)."""
+    with _graphs_lock:
+        return list(_versions)
 
 
 def lock_run(run_id: Any) -> Run:
@@ -270,7 +318,9 @@ def peek_step(step_id: int, run_id: Any) -> tuple[Run, Step, Any, scheduler.Stat
     if contended:
         return GONE if sql.step_queued(step_id, run_id) is False else None
     known = run_id in _graphs
-    peeked = sql.peek_queued(step_id, run_id, with_graph=not known)
+    peeked = sql.peek_queued(
+        step_id, run_id, with_graph=not known, known_versions=() if known else known_versions()
+    )
     if peeked is None or peeked == GONE:
         return peeked
     if not known:

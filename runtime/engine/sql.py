@@ -465,16 +465,24 @@ GONE = "gone"
 
 
 def peek_queued(
-    step_id: int, run_id: Any, *, with_graph: bool
+    step_id: int, run_id: Any, *, with_graph: bool, known_versions: Sequence[int] = ()
 ) -> tuple[Run, Step, Any, scheduler.State] | str | None:
     """Postgres, without a lock, in one statement (one snapshot): the run
     (:func:`lock_run`'s columns), its step ``step_id`` if that is still
     queued, with the step's ``due_at``, and the run's state (as
     :func:`load_state`); :data:`GONE` when the step is no longer queued,
     None when there is no such step of the run. For a transition written
-    fenced on what this read."""
-    names = RUN_COLUMNS + (("graph", "input") if with_graph else ())
-    columns = ", ".join(f"r.{_column(Run, name)}" for name in names)
+    fenced on what this read. ``with_graph``: with the run's version, input
+    and graph, the graph left out (None) for a version of ``known_versions``."""
+    columns = ", ".join(f"r.{_column(Run, name)}" for name in RUN_COLUMNS)
+    params: list[Any] = []
+    if with_graph:
+        version = f"r.{_column(Run, 'version')}"
+        columns += (
+            f", {version}, CASE WHEN {version} = ANY(%s::bigint[]) THEN NULL "
+            f"ELSE r.{_column(Run, 'graph')} END, r.{_column(Run, 'input')}"
+        )
+        params.append(list(known_versions))
     step_columns = ", ".join(f"s.{_column(Step, name)}" for name in ("id", *CLAIMED, "due_at"))
     steps = (
         f"(SELECT coalesce(json_agg(json_build_array({_column(Step, 'node_id')}, "
@@ -495,12 +503,15 @@ def peek_queued(
         f"WHERE s.{_column(Step, 'id')} = %s AND r.{_column(Run, 'id')} = %s"
     )
     with _cursor() as cursor:
-        cursor.execute(sql, ["queued"] * 3 + [step_id, _prep(Run, "id", run_id)])
+        cursor.execute(
+            sql, [*params, "queued", "queued", "queued", step_id, _prep(Run, "id", run_id)]
+        )
         row = cursor.fetchone()
     if row is None:
         return None
-    run = _run_of(row[: len(names)], with_graph)
-    *claimed, due_at, is_queued, steps, edges = row[len(names) :]
+    width = len(RUN_COLUMNS) + (3 if with_graph else 0)
+    run = _run_of(row[:width], with_graph)
+    *claimed, due_at, is_queued, steps, edges = row[width:]
     if not is_queued:
         return GONE
     step = _claimed_step(*claimed)
@@ -525,7 +536,7 @@ def step_queued(step_id: int, run_id: Any) -> bool | None:
 
 
 def _lock(where: str, param: Any, with_graph: bool = False) -> Run | None:
-    names = RUN_COLUMNS + (("graph", "input") if with_graph else ())
+    names = RUN_COLUMNS + (("version", "graph", "input") if with_graph else ())
     columns = ", ".join(_column(Run, name) for name in names)
     lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
     sql = f"SELECT {columns} FROM {_table(Run)} WHERE {where}{lock}"
@@ -557,7 +568,7 @@ def _run_of(row: Sequence[Any], with_graph: bool) -> Run:
         parent_step_id=parent,
     )
     if with_graph:
-        graph, run_input = row[len(RUN_COLUMNS) :]
+        run.version_id, graph, run_input = row[len(RUN_COLUMNS) :]
         run.graph, run.input = _run_json("graph", graph), _run_json("input", run_input)
     return run
 

@@ -181,11 +181,11 @@ def test_a_step_this_process_queued_and_another_ran_is_not_run_again(runner, hel
 
 
 def _flush_for(graph_nodes: list[dict], ended: str, inline: str | None, **claim: Any) -> bool:
-    graph = plans.RunGraph(
+    shape = plans.Shape(
         topology=None,  # type: ignore[arg-type]  (the rule reads the nodes only)
         nodes={node["id"]: node for node in graph_nodes},
-        input={},
     )
+    graph = plans.RunGraph(shape, input={})
     taken = transitions.Claim(
         step_id=1,
         run_id=None,
@@ -239,3 +239,58 @@ def test_a_pure_chain_leaves_the_sessions_commits_durable(runner, held) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+# -- graphs shared by the runs of a version -----------------------------------------
+
+
+def _as_another_worker(run: Run) -> None:
+    """Run the run's queued steps as a worker process that did not start it
+    would: no state kept and no graph of this run (the shapes of versions it
+    ran before are still known)."""
+    from runtime.engine.execute import execute_step
+
+    plans._states.clear()
+    plans._graphs.clear()
+    for step in Step.objects.filter(run=run, status="queued"):
+        execute_step(step.pk, run.pk)
+
+
+def constant(node_id: str, value: str) -> dict:
+    return {"id": node_id, "type": "data.transform", "config": {"output": {"v": value}}}
+
+
+def test_runs_of_two_versions_and_the_draft_each_run_their_own_graph(runner, held) -> None:
+    from builder.services import create_version
+
+    workflow = flow(runner, [T, constant("a", "one")], [("t", "a")])
+    first = create_version(runner, workflow)
+    workflow.graph["nodes"][1]["config"]["output"] = {"v": "two"}
+    workflow.save()
+    second = create_version(runner, workflow)
+    workflow.graph["nodes"][1]["config"]["output"] = {"v": "draft"}
+    workflow.save()
+    runs = [
+        services.start_run(runner, workflow, input={}, version=version)
+        for version in (1, 2, 1, "draft", 2, 1)
+    ]
+    for run in runs:
+        _as_another_worker(run)
+    outputs = [Run.objects.get(pk=run.pk).output["a"]["v"] for run in runs]
+    assert outputs == ["one", "two", "one", "draft", "two", "one"]
+    assert {first.pk, second.pk} <= set(plans.known_versions())
+
+
+def test_a_run_whose_versions_shape_was_dropped_reads_its_graph(runner, held) -> None:
+    from builder.services import create_version
+
+    workflow = flow(runner, [T, constant("a", "one")], [("t", "a")])
+    create_version(runner, workflow)
+    run = services.start_run(runner, workflow, input={"x": 1})
+    plans._graphs.clear()
+    plans._versions.clear()
+    row = Run.objects.get(pk=run.pk)
+    row.graph = None  # left out of a read: the shape was known then
+    graph = plans.graph_of(run.pk, row)
+    assert set(graph.nodes) == {"t", "a"} and graph.input == {"x": 1}
+    assert graph.pure == {"t", "a"}
