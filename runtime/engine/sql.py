@@ -91,14 +91,24 @@ def _cursor() -> Iterator[Any]:
     prepare. Django's checks (connection, thread, broken transaction) and
     error translation still apply."""
     db = _db()
-    with db.cursor() as wrapper:
-        if not prepared_statements():
+    if not prepared_statements():
+        with db.cursor() as wrapper:
             yield wrapper
-            return
+        return
+    # What ``db.cursor()`` checks, without building the two cursors it
+    # returns: one raw cursor per connection serves every hot-path statement.
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    db.validate_no_broken_transaction()
+    prepared = getattr(db, "_baton_prepared", None)
+    if prepared is None or prepared.connection is not db.connection or prepared.closed:
         import psycopg
 
-        with db.wrap_database_errors, psycopg.RawCursor(wrapper.cursor.connection) as raw:
-            yield _Prepared(raw)
+        prepared = _Prepared(psycopg.RawCursor(db.connection))
+        db._baton_prepared = prepared
+    with db.wrap_database_errors:
+        yield prepared
 
 
 @functools.lru_cache(maxsize=1024)
