@@ -295,7 +295,7 @@ class Producer:
 
         from runtime import events as hooks
         from runtime.engine import sql
-        from runtime.models import Run, RunEvent, Step
+        from runtime.models import Run, RunEvent, Step, new
 
         self._fill(count)
         batch, self.pending = self.pending[:count], self.pending[count:]
@@ -310,7 +310,8 @@ class Producer:
             for node_id, visit, status, payload in batch:
                 seq += 1
                 rows.append(
-                    RunEvent(
+                    new(
+                        RunEvent,
                         run_id=self.run_id,
                         seq=seq,
                         kind="step",
@@ -328,7 +329,8 @@ class Producer:
                     self.final[node_id] = (status, visit)
                 key = (node_id, visit)
                 if status == "queued":
-                    step = Step(
+                    step = new(
+                        Step,
                         run_id=self.run_id,
                         node_id=node_id,
                         visit=visit,
@@ -348,15 +350,22 @@ class Producer:
                 if step.pk is None:
                     step.status, step.attempts, step.started_at = "running", 1, now
             sql.insert_steps(created)
+            among = f"{sql.column(Step, 'id')} = ANY(%s)"
             ids = [step.pk for step in running if step.status != "running"]
             if ids:
-                Step.objects.filter(pk__in=ids).update(status="running", attempts=1, started_at=now)
+                values = {"status": "running", "attempts": 1, "started_at": now}
+                sql.update(Step, values, {}, extra_where=among, extra_params=[ids])
             for step in running:
                 step.status = "running"
             for (port, visit), steps in ended.items():
-                Step.objects.filter(pk__in=[step.pk for step in steps]).update(
-                    status="succeeded", port=port, finished_at=now, output={"visit": visit}
-                )
+                values = {
+                    "status": "succeeded",
+                    "port": port,
+                    "finished_at": now,
+                    "output": {"visit": visit},
+                }
+                ids = [step.pk for step in steps]
+                sql.update(Step, values, {}, extra_where=among, extra_params=[ids])
             sql.insert_events(rows)
             sql.update(Run, {"event_seq": seq}, {"id": self.run_id})
             hooks.publish_on_commit(rows)
