@@ -226,8 +226,21 @@ class RunEvent(models.Model):
 
 
 @functools.cache
-def _defaults(model: type[models.Model]) -> tuple[tuple[str, Callable[[], Any]], ...]:
-    return tuple((field.attname, field._get_default) for field in model._meta.concrete_fields)
+def _defaults(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str]]:
+    """A model's fields at their defaults: those that are one value (shared
+    by every instance, as ``Model.__init__`` shares them), those made by a
+    call (``default=dict``), and every field's attribute name."""
+    fixed: dict[str, Any] = {}
+    made: list[tuple[str, Callable[[], Any]]] = []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            made.append((field.attname, field._get_default))
+        else:
+            fixed[field.attname] = field.get_default()
+    names = frozenset(field.attname for field in model._meta.concrete_fields)
+    return fixed, tuple(made), names
 
 
 def new(model: type[_M], /, **values: Any) -> _M:
@@ -239,11 +252,15 @@ def new(model: type[_M], /, **values: Any) -> _M:
     the seven instances a one-step run uses."""
     if "pk" in values:
         values[model._meta.pk.attname] = values.pop("pk")
+    fixed, made, names = _defaults(model)
+    if not values.keys() <= names:
+        raise TypeError(f"{model.__name__} has no fields {sorted(values.keys() - names)}")
     instance = model.__new__(model)
     instance._state = ModelState()
     attrs = instance.__dict__
-    for attname, default in _defaults(model):
-        attrs[attname] = values.pop(attname) if attname in values else default()
-    if values:
-        raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
+    attrs.update(fixed)
+    for attname, default in made:
+        if attname not in values:
+            attrs[attname] = default()
+    attrs.update(values)
     return instance
