@@ -55,10 +55,15 @@ STEP_FINISHED = (
 
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of their own: the (workspace, status, -created_at) and
+    # (workflow, -created_at) indexes serve these columns too, and every
+    # index is one more entry to write each time a run changes status.
     workspace = models.ForeignKey(
-        "accounts.Workspace", on_delete=models.CASCADE, related_name="runs"
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="runs", db_index=False
     )
-    workflow = models.ForeignKey("builder.Workflow", on_delete=models.CASCADE, related_name="runs")
+    workflow = models.ForeignKey(
+        "builder.Workflow", on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     version = models.ForeignKey(
         "builder.WorkflowVersion",
         null=True,
@@ -115,7 +120,8 @@ class Run(models.Model):
 class Step(models.Model):
     """One visit of one node in one run."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    #: indexed by the unique (run, node_id, visit) constraint's index
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps", db_index=False)
     node_id = models.CharField(max_length=64)
     visit = models.PositiveIntegerField(default=1)
     node_type = models.CharField(max_length=100, blank=True)
@@ -176,7 +182,10 @@ class EdgeState(models.Model):
     TAKEN = "taken"
     SKIPPED = "skipped"
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="edge_states")
+    #: indexed by the unique (run, edge_id, visit) constraint's index
+    run = models.ForeignKey(
+        Run, on_delete=models.CASCADE, related_name="edge_states", db_index=False
+    )
     edge_id = models.CharField(max_length=64)
     visit = models.PositiveIntegerField(default=1)
     state = models.CharField(max_length=8, choices=[(TAKEN, "taken"), (SKIPPED, "skipped")])
@@ -195,7 +204,8 @@ class EdgeState(models.Model):
 class RunEvent(models.Model):
     """Append-only log of a run's transitions; ``seq`` grows by one per run."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    #: indexed by the unique (run, seq) constraint's index
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events", db_index=False)
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=8)  # "run" or "step"
     node_id = models.CharField(max_length=64, blank=True)
