@@ -152,6 +152,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 #: runtime.engine.sql._cursor); off behind a pooler that cannot keep
 #: prepared statements (PgBouncer before 1.21 in transaction mode).
 BATON_DB_PREPARE = env.bool("DB_PREPARE", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and BATON_DB_PREPARE:
+    # Django's cursors bind on the client and never prepare; psycopg prepares
+    # only with a threshold set. A huge one: only statements that ask are.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000_000
 #: Postgres: a transition that only ends and claims steps of pure nodes
 #: (data, logic: no effect outside the database) commits without waiting for
 #: the WAL flush (synchronous_commit off for that statement alone). A server
@@ -160,10 +164,6 @@ BATON_DB_PREPARE = env.bool("DB_PREPARE", True)
 #: claims or ends any other step still waits, so no effect is repeated
 #: (docs/runtime.md, "Commits of pure steps"). 0: every commit waits.
 BATON_ASYNC_PURE_COMMITS = env.bool("ASYNC_PURE_COMMITS", True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and BATON_DB_PREPARE:
-    # Django's cursors bind on the client and never prepare; psycopg prepares
-    # only with a threshold set. A huge one: only statements that ask are.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000_000
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
